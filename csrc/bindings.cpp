@@ -1,0 +1,122 @@
+// pybind11 bindings of veernet._core (private: users call veernet.thin / veernet.trace,
+// which validate their arguments first).
+#include <pybind11/numpy.h>
+#include <pybind11/pybind11.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+
+#include "common/thin_rule.h"
+#include "cpu/thin.h"
+#include "cpu/trace.h"
+#if VEERNET_WITH_CUDA
+#include "cuda/device_info.h"
+#endif
+
+namespace py = pybind11;
+
+namespace {
+
+// A 2-D array of one-byte elements whose columns are adjacent in memory.
+struct ByteImage {
+  const std::uint8_t* data;
+  std::int64_t rows, cols, row_stride;
+};
+
+ByteImage byte_image(const py::array& a, const char* name) {
+  if (a.ndim() != 2 || a.itemsize() != 1 ||
+      (a.shape(0) > 0 && a.shape(1) > 1 && a.strides(1) != 1)) {
+    throw std::invalid_argument(std::string(name) +
+                                ": expected a 2-D one-byte array with contiguous columns");
+  }
+  return {static_cast<const std::uint8_t*>(a.data()), a.shape(0), a.shape(1), a.strides(0)};
+}
+
+py::array_t<bool> thin(const py::array& mask, int threads) {
+  const ByteImage img = byte_image(mask, "mask");
+  if (threads <= 0) threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  py::array_t<bool> out({img.rows, img.cols});
+  auto* dst = reinterpret_cast<std::uint8_t*>(out.mutable_data());
+  {
+    py::gil_scoped_release release;
+    veernet::cpu::thin(img.data, dst, img.rows, img.cols, img.row_stride, threads);
+  }
+  return out;
+}
+
+py::tuple trace(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
+                std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
+                float band_threshold, int max_half_width) {
+  const ByteImage skel = byte_image(skeleton, "skeleton");
+  const float* prob = nullptr;
+  std::int64_t prob_stride = 0;
+  py::array_t<float> prob_arr;
+  if (!prob_obj.is_none()) {
+    prob_arr = py::array_t<float>::ensure(prob_obj);
+    if (!prob_arr || prob_arr.ndim() != 2 || prob_arr.shape(0) != skel.rows ||
+        prob_arr.shape(1) != skel.cols ||
+        (skel.rows > 0 && prob_arr.shape(1) > 1 && prob_arr.strides(1) != sizeof(float)) ||
+        prob_arr.strides(0) % sizeof(float) != 0) {
+      throw std::invalid_argument("prob: expected a float32 array shaped like the skeleton");
+    }
+    prob = prob_arr.data();
+    prob_stride = prob_arr.strides(0) / static_cast<std::int64_t>(sizeof(float));
+  }
+  py::array_t<std::int32_t> path(skel.rows);
+  py::array_t<double> centre(skel.rows);
+  const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
+  {
+    py::gil_scoped_release release;
+    veernet::cpu::trace(skel.data, skel.row_stride, prob, prob_stride, skel.rows, skel.cols,
+                        costs, band_threshold, max_half_width, path.mutable_data(),
+                        centre.mutable_data());
+  }
+  return py::make_tuple(path, centre);
+}
+
+}  // namespace
+
+PYBIND11_MODULE(_core, m) {
+  m.doc() = "veernet's compiled kernels (private; use the veernet package).";
+  m.def("thin", &thin, py::arg("mask"), py::arg("threads") = 0);
+  m.def("trace", &trace, py::arg("skeleton"), py::arg("prob"), py::arg("miss"),
+        py::arg("prob_cost"), py::arg("jump"), py::arg("follow"), py::arg("band_threshold"),
+        py::arg("max_half_width"));
+  m.def("thin_rule_table", [](int pass) {
+    // The word-parallel rule evaluated on all 256 neighbourhoods, for the tests.
+    py::array_t<bool> out(256);
+    for (unsigned n = 0; n < 256; ++n) out.mutable_data()[n] = veernet::thin_removes(n, pass);
+    return out;
+  });
+  m.def("thin_lut", []() {
+    py::array_t<std::uint8_t> out(256);
+    for (int n = 0; n < 256; ++n) out.mutable_data()[n] = veernet::THIN_LUT[n];
+    return out;
+  });
+
+  py::dict info;
+  info["version"] = VEERNET_VERSION;
+  info["compiler"] = VEERNET_COMPILER;
+#if VEERNET_WITH_CUDA
+  info["cuda"] = true;
+  info["cuda_compiler"] = VEERNET_CUDA_COMPILER;
+  info["cuda_architectures"] = VEERNET_CUDA_ARCHS;
+  m.def("cuda_device_count", &veernet::cuda::device_count);
+  m.def("cuda_count_nonzero", [](const py::array_t<std::uint8_t, py::array::c_style>& a) {
+    const auto* p = a.data();
+    const auto n = static_cast<std::size_t>(a.size());
+    py::gil_scoped_release release;
+    return veernet::cuda::count_nonzero(p, n);
+  });
+#else
+  info["cuda"] = false;
+  info["cuda_compiler"] = py::none();
+  info["cuda_architectures"] = py::none();
+  m.def("cuda_device_count", []() { return 0; });
+  m.def("cuda_count_nonzero", [](const py::array&) -> std::int64_t {
+    throw std::runtime_error("veernet was built without CUDA support (VEERNET_CUDA=OFF or no nvcc)");
+  });
+#endif
+  m.attr("BUILD_INFO") = info;
+}

@@ -1,0 +1,22 @@
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+BUILD_INFO: dict[str, Any]
+
+def thin(mask: npt.NDArray[Any], threads: int = 0) -> npt.NDArray[np.bool_]: ...
+def trace(
+    skeleton: npt.NDArray[Any],
+    prob: npt.NDArray[np.float32] | None,
+    miss: int,
+    prob_cost: int,
+    jump: int,
+    follow: int,
+    band_threshold: float,
+    max_half_width: int,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+def thin_rule_table(pass_: int) -> npt.NDArray[np.bool_]: ...
+def thin_lut() -> npt.NDArray[np.uint8]: ...
+def cuda_device_count() -> int: ...
+def cuda_count_nonzero(data: npt.NDArray[np.uint8]) -> int: ...

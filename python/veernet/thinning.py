@@ -1,0 +1,57 @@
+"""Thinning: reduce a curve mask to a one-pixel-wide skeleton."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+
+
+def thin(mask: npt.ArrayLike, *, threads: int | None = None) -> npt.NDArray[np.bool_]:
+    """Zhang-Suen thinning of a 2-D mask.
+
+    The result is bit-identical to ``skimage.morphology.skeletonize(mask)`` (2-D,
+    default method) and much faster: 64 pixels are judged per machine word, rows and
+    words with nothing left to thin are skipped, and bands of rows run on several
+    threads.
+
+    Parameters
+    ----------
+    mask : (rows, cols) array of bool or uint8
+        Foreground where non-zero.  Any memory layout; a copy is made only when the
+        columns are not adjacent in memory.
+    threads : int, optional
+        Threads to use; default: all cores.  Small images use fewer.
+
+    Returns
+    -------
+    skeleton : (rows, cols) ndarray of bool
+
+    Raises
+    ------
+    ValueError
+        If ``mask`` is not 2-D or not of dtype bool or uint8.
+
+    References
+    ----------
+    .. [1] T. Y. Zhang and C. Y. Suen, "A fast parallel algorithm for thinning digital
+           patterns", Communications of the ACM 27(3), 1984.
+
+    Examples
+    --------
+    >>> import numpy as np, veernet
+    >>> band = np.zeros((5, 7), bool); band[1:4, 1:6] = True
+    >>> veernet.thin(band).astype(int)[2]
+    array([0, 1, 1, 1, 1, 1, 0])
+    """
+    arr = np.asarray(mask)
+    if arr.ndim != 2:
+        raise ValueError(f"thin: mask must be 2-D, got {arr.ndim}-D with shape {arr.shape}")
+    if arr.dtype not in (np.bool_, np.uint8):
+        raise ValueError(f"thin: mask must be bool or uint8, got {arr.dtype}")
+    if threads is not None and threads < 1:
+        raise ValueError(f"thin: threads must be at least 1, got {threads}")
+    if arr.shape[1] > 1 and arr.strides[1] != 1:
+        arr = np.ascontiguousarray(arr)
+    return _core.thin(arr, threads or 0)

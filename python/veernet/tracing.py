@@ -1,0 +1,137 @@
+"""Tracing: follow one curve's centreline down the depth axis of a track."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from . import _core
+
+#: Cost units per 1.0 of a cost parameter.  Costs are integers inside the tracer so that
+#: every implementation (CPU, GPU, the NumPy reference) finds the same path, ties
+#: included.  255 * 256, so a probability step of 1/255 is a whole number of units.
+COST_SCALE = 255 * 256
+
+
+@dataclass(frozen=True)
+class TraceParams:
+    """Costs and refinement settings of :func:`trace`.  All distances are in pixels.
+
+    Attributes
+    ----------
+    miss_cost : float
+        Cost of one row in which the path stands off the skeleton.  Rows without any
+        skeleton pixel cost the same everywhere, so they never steer the path.
+    prob_weight : float
+        Cost of one row per unit of ``1 - prob`` at the path (with ``prob`` only).
+    jump_cost : float
+        Cost per pixel of horizontal move between consecutive rows where the move leaves
+        the skeleton.  Keeps speckle, short branches, grid residue and a second curve
+        from capturing the path.
+    follow_cost : float
+        Cost per pixel of horizontal move where the skeleton of either row covers the
+        whole move: a curve swinging across the track in a few rows (a gamma-ray kick)
+        is followed, not cut, up to the full track width.
+    band_threshold : float
+        Probability from which a pixel belongs to the band whose centroid refines the
+        path to sub-pixel precision.
+    max_half_width : int
+        Farthest the refinement band reaches on each side of the path (pixels).
+    """
+
+    miss_cost: float = 1.0
+    prob_weight: float = 1.0
+    jump_cost: float = 0.25
+    follow_cost: float = 1e-4
+    band_threshold: float = 0.5
+    max_half_width: int = 16
+
+    def __post_init__(self) -> None:
+        for name in ("miss_cost", "prob_weight", "jump_cost", "follow_cost"):
+            value = getattr(self, name)
+            if not (np.isfinite(value) and 0 <= value <= 1e6):
+                raise ValueError(f"TraceParams.{name} must be in [0, 1e6], got {value}")
+        if not 0.0 <= self.band_threshold <= 1.0:
+            raise ValueError(
+                f"TraceParams.band_threshold must be in [0, 1], got {self.band_threshold}"
+            )
+        if not 0 <= self.max_half_width <= 4096:
+            raise ValueError(
+                f"TraceParams.max_half_width must be in [0, 4096], got {self.max_half_width}"
+            )
+
+    def integer_costs(self) -> tuple[int, int, int, int]:
+        """(miss, prob per 1/255, jump, follow) in integer cost units."""
+        return (
+            round(self.miss_cost * COST_SCALE),
+            round(self.prob_weight * COST_SCALE / 255),
+            round(self.jump_cost * COST_SCALE),
+            round(self.follow_cost * COST_SCALE),
+        )
+
+
+def trace(
+    skeleton: npt.ArrayLike,
+    prob: npt.ArrayLike | None = None,
+    params: TraceParams | None = None,
+    *,
+    return_path: bool = False,
+) -> npt.NDArray[np.float64] | tuple[npt.NDArray[np.float64], npt.NDArray[np.int32]]:
+    """Centreline of one curve in one track: one sub-pixel column per image row.
+
+    A dynamic programme over rows (Viterbi) picks one column per row, trading the cost
+    of standing off the skeleton (and on low probability) against the cost of moving
+    sideways, which is low along connected skeleton and high across empty paper; see
+    :class:`TraceParams`.  Where ``prob`` is given, each chosen column is refined to the
+    probability-weighted centroid of the band of pixels around it with
+    ``prob >= band_threshold``.
+
+    Parameters
+    ----------
+    skeleton : (rows, cols) array of bool or uint8
+        The curve's skeleton inside one track (see :func:`veernet.thin`); rows are depth.
+    prob : (rows, cols) array of float, optional
+        The curve class's probability, in [0, 1], on the same pixels.
+    params : TraceParams, optional
+        Costs and refinement settings; the defaults suit 200-dpi scans.
+    return_path : bool
+        Also return the integer column the programme chose in every row.
+
+    Returns
+    -------
+    centre : (rows,) ndarray of float64
+        Column of the centreline in pixels from the track's left edge; NaN in rows where
+        the path is off the skeleton.  Gaps are never filled here: bridging is the
+        resampler's decision.
+    path : (rows,) ndarray of int32
+        Only with ``return_path``: the chosen column of every row.
+    """
+    skel = np.asarray(skeleton)
+    if skel.ndim != 2:
+        raise ValueError(f"trace: skeleton must be 2-D, got shape {skel.shape}")
+    if skel.dtype not in (np.bool_, np.uint8):
+        raise ValueError(f"trace: skeleton must be bool or uint8, got {skel.dtype}")
+    if skel.shape[1] > 65535:
+        raise ValueError(f"trace: a track is at most 65535 pixels wide, got {skel.shape[1]}")
+    if skel.shape[1] > 1 and skel.strides[1] != 1:
+        skel = np.ascontiguousarray(skel)
+    p = None
+    if prob is not None:
+        p = np.asarray(prob)
+        if p.shape != skel.shape:
+            raise ValueError(
+                f"trace: prob shape {p.shape} differs from skeleton shape {skel.shape}"
+            )
+        if not np.issubdtype(p.dtype, np.floating):
+            raise ValueError(f"trace: prob must be floating point, got {p.dtype}")
+        p = np.ascontiguousarray(p, dtype=np.float32)
+    params = params or TraceParams()
+    miss, prob_cost, jump, follow = params.integer_costs()
+    path, centre = _core.trace(
+        skel, p, miss, prob_cost, jump, follow, params.band_threshold, params.max_half_width
+    )
+    if skel.shape[1] == 0:
+        centre[:] = np.nan
+    return (centre, path) if return_path else centre

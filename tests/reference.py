@@ -1,0 +1,131 @@
+"""Slow, obviously correct references for the compiled kernels."""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from veernet.tracing import TraceParams
+
+
+def _step_prefix(
+    skel: npt.NDArray[np.bool_], r: int, costs: tuple[int, int, int, int]
+) -> npt.NDArray[np.int64]:
+    """C[x]: summed horizontal step costs from column 0 to x, moving into row r."""
+    _, _, jump, follow = costs
+    covered = skel[r - 1] | skel[r]
+    step = np.where(covered[:-1] & covered[1:], follow, jump).astype(np.int64)
+    return np.concatenate([[0], np.cumsum(step)])
+
+
+def _cells(
+    skel: npt.NDArray[np.bool_], q: npt.NDArray[np.int64], r: int, costs: tuple[int, int, int, int]
+) -> npt.NDArray[np.int64]:
+    miss, prob_cost, _, _ = costs
+    return np.where(skel[r], 0, miss).astype(np.int64) + prob_cost * (255 - q[r])
+
+
+def _quantize(
+    prob: npt.NDArray[np.floating] | None, shape: tuple[int, int]
+) -> npt.NDArray[np.int64]:
+    if prob is None:
+        return np.full(shape, 255, dtype=np.int64)
+    p = np.nan_to_num(np.asarray(prob, dtype=np.float32), nan=0.0)
+    p = np.clip(p, 0.0, 1.0).astype(np.float64)
+    return np.rint(p * 255.0).astype(np.int64)
+
+
+def _centres(skel, prob, path, params: TraceParams) -> npt.NDArray[np.float64]:
+    rows, cols = skel.shape
+    out = np.full(rows, np.nan)
+    for r in range(rows):
+        c = int(path[r])
+        if not skel[r, c]:
+            continue
+        near = [c, int(path[r - 1]) if r > 0 else c, int(path[r + 1]) if r + 1 < rows else c]
+        a, b = min(near), max(near)
+        sl = c
+        while sl - 1 >= a and skel[r, sl - 1]:
+            sl -= 1
+        sr = c
+        while sr + 1 <= b and skel[r, sr + 1]:
+            sr += 1
+        mid = 0.5 * (sl + sr)
+        if prob is None:
+            out[r] = mid
+            continue
+        p = np.asarray(prob[r], dtype=np.float32)
+        lo = sl
+        while (
+            lo - 1 >= 0
+            and sl - (lo - 1) <= params.max_half_width
+            and p[lo - 1] >= params.band_threshold
+        ):
+            lo -= 1
+        hi = sr
+        while (
+            hi + 1 < cols
+            and hi + 1 - sr <= params.max_half_width
+            and p[hi + 1] >= params.band_threshold
+        ):
+            hi += 1
+        w = np.clip(p[lo : hi + 1].astype(np.float64), 0.0, None)
+        out[r] = float(np.sum(w * np.arange(lo, hi + 1)) / w.sum()) if w.sum() > 0 else mid
+    return out
+
+
+def trace_reference(skel, prob=None, params: TraceParams | None = None):
+    """The tracer's dynamic programme with NumPy running minima (same ties as the C++)."""
+    params = params or TraceParams()
+    costs = params.integer_costs()
+    skel = np.asarray(skel).astype(bool)
+    rows, cols = skel.shape
+    q = _quantize(prob, skel.shape)
+    idx = np.arange(cols)
+    back = np.zeros((rows, cols), dtype=np.int64)
+    D = _cells(skel, q, 0, costs)
+    for r in range(1, rows):
+        C = _step_prefix(skel, r, costs)
+        M = D - C
+        fmin = np.minimum.accumulate(M)
+        farg = np.maximum.accumulate(np.where(M == fmin, idx, -1))  # nearest on ties
+        P = D + C
+        gmin = np.minimum.accumulate(P[::-1])[::-1]
+        garg = np.minimum.accumulate(np.where(P == gmin, idx, cols)[::-1])[::-1]
+        f = fmin + C
+        g = gmin - C
+        left = (f < g) | ((f == g) & (idx - farg <= garg - idx))
+        back[r] = np.where(left, farg, garg)
+        D = np.where(left, f, g) + _cells(skel, q, r, costs)
+    path = np.empty(rows, dtype=np.int64)
+    path[-1] = int(np.argmin(D))
+    for r in range(rows - 1, 0, -1):
+        path[r - 1] = back[r, path[r]]
+    return _centres(skel, prob, path, params), path
+
+
+def trace_brute_force(skel, prob=None, params: TraceParams | None = None):
+    """The same programme by trying every predecessor of every cell: O(rows * cols^2)."""
+    params = params or TraceParams()
+    costs = params.integer_costs()
+    skel = np.asarray(skel).astype(bool)
+    rows, cols = skel.shape
+    q = _quantize(prob, skel.shape)
+    idx = np.arange(cols)
+    back = np.zeros((rows, cols), dtype=np.int64)
+    D = _cells(skel, q, 0, costs)
+    for r in range(1, rows):
+        C = _step_prefix(skel, r, costs)
+        move = np.abs(C[None, :] - C[:, None])  # [a, b]: cost of moving a -> b
+        total = D[:, None] + move
+        dist = np.abs(idx[:, None] - idx[None, :])
+        for b in range(cols):
+            # cheapest, then nearest, then leftmost
+            order = np.lexsort((idx, dist[:, b], total[:, b]))
+            back[r, b] = order[0]
+        D = total[back[r], idx] + _cells(skel, q, r, costs)
+    path = np.empty(rows, dtype=np.int64)
+    path[-1] = int(np.argmin(D))
+    for r in range(rows - 1, 0, -1):
+        path[r - 1] = back[r, path[r]]
+    return _centres(skel, prob, path, params), path
