@@ -6,12 +6,22 @@ from typing import Any
 
 from ._core import BUILD_INFO as _BUILD_INFO
 from ._core import cuda_device_count as _cuda_device_count
+from .pipeline import CurveResult, Result, digitize
 from .thinning import thin
 from .tracing import TraceParams, trace
 
 __version__: str = _BUILD_INFO["version"]
 
-__all__ = ["TraceParams", "__version__", "build_info", "thin", "trace"]
+__all__ = [
+    "CurveResult",
+    "Result",
+    "TraceParams",
+    "__version__",
+    "build_info",
+    "digitize",
+    "thin",
+    "trace",
+]
 
 
 def build_info() -> dict[str, Any]:

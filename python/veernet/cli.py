@@ -1,4 +1,8 @@
-"""The ``veernet`` command line."""
+"""The ``veernet`` command line.
+
+Exit codes of ``digitize``: 0 every curve accepted, 3 some curve needs review, 2 bad input
+or an output that could not be written (with one message naming the file and the problem).
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,8 @@ from importlib import resources
 import numpy as np
 
 from . import build_info, thin, trace
+
+EXIT_OK, EXIT_ERROR, EXIT_REVIEW = 0, 2, 3
 
 
 def _demo(_: argparse.Namespace) -> int:
@@ -34,12 +40,56 @@ def _demo(_: argparse.Namespace) -> int:
     print(
         f"against the true centreline: median |error| {np.median(err):.2f} px, 95th percentile {np.percentile(err, 95):.2f} px"
     )
-    return 0
+    return EXIT_OK
 
 
 def _info(_: argparse.Namespace) -> int:
     print(json.dumps(build_info(), indent=2))
-    return 0
+    return EXIT_OK
+
+
+def _digitize(args: argparse.Namespace) -> int:
+    from .gate import FitGate
+    from .io import OutputError
+    from .layout import LayoutError
+    from .pipeline import digitize
+    from .qc import write_qc
+    from .scan import ScanError, load_scan
+
+    try:
+        scan = load_scan(args.scan, page=args.page)
+        gate = FitGate(min_r2=args.min_r2, min_coverage=args.min_coverage)
+        result = digitize(
+            scan,
+            args.layout,
+            segmenter=args.segmenter,
+            device=args.device,
+            step=args.step,
+            max_gap=args.max_gap,
+            reference=args.reference,
+            gate=gate,
+        )
+        result.to_las(args.out)
+        if args.json:
+            result.to_json(args.json)
+        if args.qc:
+            write_qc(args.qc, scan.image, result)
+    except (ScanError, LayoutError, OutputError, ValueError) as exc:
+        # Layout and output errors name their file; the rest happen on the scan.
+        named = isinstance(exc, (ScanError, LayoutError, OutputError))
+        print(f"veernet: error: {exc if named else f'{args.scan}: {exc}'}", file=sys.stderr)
+        return EXIT_ERROR
+    print(
+        f"{args.scan}: {len(result.curves)} curve(s), {len(result.depth)} samples, segmenter {result.segmenter}, device {result.device}, {result.timings['total']:.2f} s"
+    )
+    for c in result.curves:
+        q = c.qc
+        ref = f", R² {q.r2:.4f}, MAE {q.mae:.4f}" if q.r2 is not None else ""
+        print(
+            f"  {c.mnemonic:<8} {c.track:<6} coverage {q.coverage:.3f}, {q.gaps} gap(s), residual {q.residual_rms_px:.2f} px{ref}: {q.status} ({q.reason})"
+        )
+    print(f"wrote {args.out}")
+    return EXIT_OK if result.accepted else EXIT_REVIEW
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -51,6 +101,23 @@ def main(argv: list[str] | None = None) -> int:
         func=_demo
     )
     sub.add_parser("info", help="print how this veernet was built").set_defaults(func=_info)
+    d = sub.add_parser("digitize", help="digitize a scan into a LAS file")
+    d.add_argument("scan")
+    d.add_argument("--layout", required=True, help="layout TOML file")
+    d.add_argument("--out", required=True, help="LAS file to write")
+    d.add_argument("--reference", help="LAS file of the true curves, to score each curve")
+    d.add_argument("--qc", help="PNG overlay of the recovered curves on the scan")
+    d.add_argument("--json", help="result as JSON")
+    d.add_argument("--segmenter", default="auto", choices=["auto", "classical"])
+    d.add_argument("--device", default="auto", choices=["auto", "cpu"])
+    d.add_argument(
+        "--step", type=float, help="depth step (layout units; default 0.5 ft or 0.1524 m)"
+    )
+    d.add_argument("--max-gap", type=float, help="longest gap bridged (default 1 ft or 0.3 m)")
+    d.add_argument("--page", type=int, default=0, help="page of a multi-page TIFF")
+    d.add_argument("--min-r2", type=float, default=0.85)
+    d.add_argument("--min-coverage", type=float, default=0.9)
+    d.set_defaults(func=_digitize)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

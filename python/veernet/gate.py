@@ -1,0 +1,115 @@
+"""Gate: how far to trust each recovered curve.
+
+Without a reference: coverage, gaps, spline residual and mean probability along the trace.
+With a reference LAS: R² and MAE in plot space (fraction of track width; log10 for log
+scales) on evenly spaced depths, which decide the verdict.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .layout import CurveSpec
+
+
+@dataclass(frozen=True)
+class FitGate:
+    """Acceptance rule.  Coverage is the share of the interval with values."""
+
+    min_r2: float = 0.85
+    min_coverage: float = 0.9
+    max_residual_px: float = 2.0
+    reference_points: int = 300
+
+
+@dataclass
+class CurveQC:
+    coverage: float
+    gaps: int
+    longest_gap: float  # depth units
+    residual_rms_px: float
+    outliers: int
+    mean_prob: float
+    r2: float | None = None
+    mae: float | None = None  # fraction of track width
+    status: str = "review"
+    reason: str = ""
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def gaps(grid: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> tuple[int, float]:
+    """(number of NULL runs, longest NULL run in depth units) within the grid."""
+    missing = np.isnan(values)
+    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
+    if len(starts) == 0:
+        return 0, 0.0
+    step = float(grid[1] - grid[0]) if len(grid) > 1 else 0.0
+    return len(starts), float(np.max(stops - starts) * step)
+
+
+def score(
+    grid: npt.NDArray[np.float64],
+    values: npt.NDArray[np.float64],
+    ref_depth: npt.NDArray[np.float64],
+    ref_values: npt.NDArray[np.float64],
+    curve: CurveSpec,
+    points: int,
+) -> tuple[float, float]:
+    """(R², MAE) of ``values`` against a reference in plot space, on ``points`` depths.
+
+    The depths are evenly spaced over the overlap of both depth ranges; depths where either
+    side is NULL are left out.  Both sides are clipped to the track (a drawn curve cannot
+    leave it).
+    """
+    ok_ref = ~np.isnan(ref_values)
+    if ok_ref.sum() < 2 or len(grid) < 2:
+        return float("nan"), float("nan")
+    top = max(grid[0], ref_depth[ok_ref][0])
+    bottom = min(grid[-1], ref_depth[ok_ref][-1])
+    if bottom <= top:
+        return float("nan"), float("nan")
+    d = np.linspace(top, bottom, points)
+    ours = np.interp(d, grid, values, left=np.nan, right=np.nan)
+    # Nearest-sample NULLs: interp across a NaN gives NaN on both neighbours' spans.
+    ref = np.interp(d, ref_depth[ok_ref], ref_values[ok_ref])
+    ref_nan = np.interp(d, ref_depth, np.isnan(ref_values).astype(float)) > 0
+    a = np.clip(curve.fraction(ours), 0.0, 1.0)
+    b = np.clip(curve.fraction(ref), 0.0, 1.0)
+    both = ~np.isnan(a) & ~np.isnan(b) & ~ref_nan
+    if both.sum() < 3:
+        return float("nan"), float("nan")
+    a, b = a[both], b[both]
+    ss_tot = float(np.sum((b - b.mean()) ** 2))
+    ss_res = float(np.sum((a - b) ** 2))
+    r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else float("-inf"))
+    return r2, float(np.mean(np.abs(a - b)))
+
+
+def verdict(qc: CurveQC, rule: FitGate) -> CurveQC:
+    reasons = []
+    if qc.coverage < rule.min_coverage:
+        reasons.append(f"coverage {qc.coverage:.2f} < {rule.min_coverage:.2f}")
+    if qc.r2 is not None:
+        if not (qc.r2 >= rule.min_r2):
+            reasons.append(f"R² {qc.r2:.3f} < {rule.min_r2:.2f} against the reference")
+    elif not (qc.residual_rms_px <= rule.max_residual_px):
+        reasons.append(
+            f"spline residual {qc.residual_rms_px:.2f} px > {rule.max_residual_px:.2f} px"
+        )
+    qc.status = "review" if reasons else "accept"
+    qc.reason = (
+        "; ".join(reasons)
+        if reasons
+        else (
+            "meets the reference rule"
+            if qc.r2 is not None
+            else "coverage and residual within limits"
+        )
+    )
+    return qc

@@ -1,0 +1,285 @@
+"""digitize: a scan and its layout in, depth-indexed curves with a verdict out."""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from ._core import BUILD_INFO
+from .gate import CurveQC, FitGate, gaps, score, verdict
+from .las import write_las
+from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
+from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve
+from .scan import Scan, ScanError, load_scan
+from .segment import ClassicalSegmenter, Segmenter, segment_region
+from .thinning import thin
+from .tracing import TraceParams, trace
+
+__all__ = ["CurveResult", "EmptyTrackError", "LayoutError", "Result", "ScanError", "digitize"]
+
+
+class EmptyTrackError(ValueError):
+    """A curve of the layout left no trace at all in its track."""
+
+
+@dataclass
+class CurveResult:
+    """One recovered curve: values on the depth grid (NaN = NULL) and its QC."""
+
+    mnemonic: str
+    unit: str
+    track: str
+    spec: CurveSpec
+    depth: npt.NDArray[np.float64]
+    value: npt.NDArray[np.float64]
+    qc: CurveQC
+    #: Per image row of the digitized interval: traced column (image pixels, NaN = none).
+    trace_columns: npt.NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
+
+
+@dataclass
+class Result:
+    source: str
+    layout: Layout
+    depth: npt.NDArray[np.float64]
+    curves: list[CurveResult]
+    segmenter: str
+    device: str
+    provenance: dict[str, str]
+    timings: dict[str, float]
+    rows: tuple[int, int]
+
+    @property
+    def accepted(self) -> bool:
+        return all(c.qc.status == "accept" for c in self.curves)
+
+    def to_las(self, path: str | Path) -> None:
+        """Write the curves as LAS 2.0 (atomically: a failure leaves no partial file)."""
+        other = [f"{k}: {v}" for k, v in self.provenance.items()]
+        curves = [
+            (c.mnemonic, c.unit, c.spec.description or c.mnemonic, c.value) for c in self.curves
+        ]
+        write_las(path, self.depth, self.layout.depth.unit, curves, self.layout.well, other)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "segmenter": self.segmenter,
+            "device": self.device,
+            "accepted": self.accepted,
+            "depth": {
+                "unit": self.layout.depth.unit,
+                "start": float(self.depth[0]) if len(self.depth) else None,
+                "stop": float(self.depth[-1]) if len(self.depth) else None,
+                "samples": len(self.depth),
+            },
+            "curves": [
+                {
+                    "mnemonic": c.mnemonic,
+                    "track": c.track,
+                    "unit": c.unit,
+                    **{k: _json_number(v) for k, v in c.qc.as_dict().items()},
+                }
+                for c in self.curves
+            ],
+            "provenance": self.provenance,
+            "timings_s": self.timings,
+        }
+
+    def to_json(self, path: str | Path) -> None:
+        from .io import atomic_write_text
+
+        atomic_write_text(path, json.dumps(self.to_dict(), indent=2) + "\n")
+
+
+def _json_number(v: Any) -> Any:
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    return v
+
+
+def _segmenter(name: str) -> Segmenter:
+    if name in ("auto", "classical"):
+        # The learned ONNX model is not shipped yet: auto means classical until it is.
+        return ClassicalSegmenter()
+    raise ValueError(f"segmenter {name!r} is not available (choose auto or classical)")
+
+
+def digitize(
+    image: str | Path | npt.NDArray[np.uint8] | Scan,
+    layout: str | Path | dict[str, Any] | Layout,
+    *,
+    segmenter: str | Segmenter = "auto",
+    device: str = "auto",
+    step: float | None = None,
+    max_gap: float | None = None,
+    page: int = 0,
+    reference: str | Path | None = None,
+    gate: FitGate | None = None,
+    trace_params: TraceParams | None = None,
+) -> Result:
+    """Digitize every curve of ``layout`` from a scan.
+
+    Parameters
+    ----------
+    image : path, Scan or (rows, cols) uint8 array (0 = black ink)
+    layout : path to a TOML layout, a dict of the same schema, or a Layout
+    segmenter : "auto", "classical", or a Segmenter object
+    device : "auto" or "cpu" ("gpu" needs the GPU build of a later release)
+    step, max_gap : depth units of the layout; defaults 0.5 ft / 0.1524 m and 1 ft / 0.3 m
+    page : page of a multi-page TIFF
+    reference : a LAS file of the true curves, to score each curve (R², MAE)
+    gate : the acceptance rule
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    lay = layout if isinstance(layout, Layout) else load_layout(layout)
+    if isinstance(image, Scan):
+        scan = image
+    elif isinstance(image, np.ndarray):
+        if image.ndim != 2 or image.dtype != np.uint8:
+            raise ScanError(
+                f"<array>: expected a 2-D uint8 grey image, got {image.dtype} with shape {image.shape}"
+            )
+        scan = Scan(image, "<array>", "", 0)
+    else:
+        scan = load_scan(image, page=page)
+    timings["decode"] = time.perf_counter() - t0
+    if device not in ("auto", "cpu"):
+        raise ValueError(f"device {device!r} is not available in this build (choose auto or cpu)")
+    seg = _segmenter(segmenter) if isinstance(segmenter, str) else segmenter
+    img = scan.image
+    n_rows, n_cols = img.shape
+    lay.check_image(n_rows, n_cols, separates_styles=seg.separates_styles)
+    unit = lay.depth.unit
+    step = DEFAULT_STEP[unit] if step is None else step
+    max_gap = DEFAULT_MAX_GAP[unit] if max_gap is None else max_gap
+    if not (step > 0 and math.isfinite(step)):
+        raise ValueError(f"step must be positive, got {step}")
+    rule = gate or FitGate()
+    params = trace_params or TraceParams()
+
+    r0 = max(0, int(math.floor(lay.depth.top_row)))
+    r1 = min(n_rows, int(math.ceil(lay.depth.bottom_row)) + 1)
+    rows = np.arange(r0, r1, dtype=np.float64)
+    row_depth = lay.depth.depth(rows)
+    grid = depth_grid(float(row_depth[0]), float(row_depth[-1]), step)
+
+    ref = _read_reference(reference) if reference is not None else None
+    results: list[CurveResult] = []
+    for k in ("segment", "thin", "trace", "resample"):
+        timings[k] = 0.0
+    for track in lay.tracks:
+        c0 = max(0, int(math.floor(track.left)))
+        c1 = min(n_cols, int(math.ceil(track.right)) + 1)
+        t = time.perf_counter()
+        probs = segment_region(img, (r0, r1), (c0, c1), seg)
+        timings["segment"] += time.perf_counter() - t
+        for curve in track.curves:
+            results.append(
+                _curve(
+                    track,
+                    curve,
+                    probs[seg.classes.index(curve.style)],
+                    c0,
+                    rows,
+                    row_depth,
+                    grid,
+                    max_gap,
+                    params,
+                    rule,
+                    ref,
+                    timings,
+                )
+            )
+        del probs
+    prov = {
+        "SOURCE": Path(scan.source).name,
+        "SHA256": scan.sha256 or "n/a (array input)",
+        "PAGE": str(scan.page),
+        "VEERNET": BUILD_INFO["version"],
+        "SEGMENTER": f"{seg.name} {seg.digest}",
+        "LAYOUT_SHA256": lay.digest(),
+    }
+    timings["total"] = time.perf_counter() - t0
+    return Result(scan.source, lay, grid, results, seg.name, "cpu", prov, timings, (r0, r1))
+
+
+def _curve(
+    track: Track,
+    curve: CurveSpec,
+    prob: npt.NDArray[np.float32],
+    c0: int,
+    rows: npt.NDArray[np.float64],
+    row_depth: npt.NDArray[np.float64],
+    grid: npt.NDArray[np.float64],
+    max_gap: float,
+    params: TraceParams,
+    rule: FitGate,
+    ref: tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]] | None,
+    timings: dict[str, float],
+) -> CurveResult:
+    t = time.perf_counter()
+    mask = prob >= 0.5
+    skeleton = thin(mask)
+    timings["thin"] += time.perf_counter() - t
+    t = time.perf_counter()
+    centre, path = trace(skeleton, prob, params, return_path=True)
+    timings["trace"] += time.perf_counter() - t
+    found = ~np.isnan(centre)
+    if not found.any():
+        raise EmptyTrackError(
+            f"track {track.name}: no trace of curve {curve.mnemonic} ({curve.style}) was found; is the track empty, or the layout's columns wrong?"
+        )
+    mean_prob = (
+        float(prob[np.flatnonzero(found), path[found]].mean()) if found.any() else float("nan")
+    )
+    t = time.perf_counter()
+    columns = centre + c0  # image columns
+    fitted = fit_curve(row_depth, columns - track.left, grid, max_gap=max_gap)
+    values = curve.value(fitted.column / track.width)
+    timings["resample"] += time.perf_counter() - t
+    coverage = float(np.mean(~np.isnan(values))) if len(values) else 0.0
+    n_gaps, longest = gaps(grid, values)
+    qc = CurveQC(coverage, n_gaps, longest, fitted.residual_rms, fitted.outliers, mean_prob)
+    if ref is not None:
+        ref_depth, ref_curves = ref
+        if curve.mnemonic.upper() in ref_curves:
+            qc.r2, qc.mae = score(
+                grid,
+                values,
+                ref_depth,
+                ref_curves[curve.mnemonic.upper()],
+                curve,
+                rule.reference_points,
+            )
+        else:
+            qc.reason = "not in the reference"
+    verdict(qc, rule)
+    if ref is not None and qc.r2 is None:
+        qc.status, qc.reason = "review", f"{curve.mnemonic} is not in the reference LAS"
+    return CurveResult(curve.mnemonic, curve.unit, track.name, curve, grid, values, qc, columns)
+
+
+def _read_reference(
+    path: str | Path,
+) -> tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]]:
+    import lasio
+
+    try:
+        las = lasio.read(str(path), engine="normal")
+    except Exception as exc:  # lasio raises many kinds
+        raise ScanError(f"{path}: cannot read the reference LAS ({exc})") from None
+    depth = np.asarray(las.index, dtype=np.float64)
+    order = np.argsort(depth)
+    curves = {
+        c.mnemonic.upper(): np.asarray(c.data, dtype=np.float64)[order] for c in las.curves[1:]
+    }
+    return depth[order], curves

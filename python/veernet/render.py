@@ -1,0 +1,198 @@
+"""Render: draw a raster log from LAS curves, with its layout and the truth it was drawn from.
+
+The rendering is the test bench's ground truth: the layout says where the tracks are and
+how pixels map to depth and values, exactly as a user's layout would for a real scan.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+#: 200 dpi at 1:200 -> pixels per metre of depth.
+PX_PER_M_1_200_200DPI = 1000.0 / 200.0 / 25.4 * 200.0
+
+
+@dataclass
+class CurveDraw:
+    mnemonic: str
+    unit: str
+    depth: npt.NDArray[np.float64]  # depth units of the log
+    value: npt.NDArray[np.float64]  # NaN = not drawn
+    left_value: float
+    right_value: float
+    scale: str = "linear"
+    style: str = "solid"
+    width: float = 3.0  # pixels
+    description: str = ""
+
+
+@dataclass
+class TrackDraw:
+    name: str
+    width: int  # pixels
+    curves: list[CurveDraw]
+    grid_divisions: int = 10  # vertical grid lines (linear scales)
+
+
+@dataclass
+class Rendered:
+    image: npt.NDArray[np.uint8]
+    layout: dict[str, Any]
+    #: Per curve, the value drawn on the depth grid of the layout (NaN where off-track).
+    truth: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    masks: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+
+
+def render_log(
+    tracks: list[TrackDraw],
+    top: float,
+    bottom: float,
+    *,
+    unit: str = "m",
+    px_per_unit: float = PX_PER_M_1_200_200DPI,
+    margin: int = 60,
+    gap: int = 40,
+    well: dict[str, str] | None = None,
+    noise: float = 0.0,
+    seed: int = 0,
+) -> Rendered:
+    """Draw ``tracks`` between depths ``top`` and ``bottom`` (``unit``) on white paper.
+
+    Depth lines every 1 unit, heavier every 5 and 10; linear tracks get vertical grid
+    lines, log tracks one line per decade.  Curves are drawn as strokes of their width,
+    clipped to their track; dashed and dotted styles leave gaps.  Returns the grey image,
+    the layout (digitize schema) and, per curve, the drawn value at each image row.
+    """
+    from PIL import Image, ImageDraw
+
+    rows = int(math.ceil((bottom - top) * px_per_unit)) + 2 * margin
+    width = margin * 2 + sum(t.width for t in tracks) + gap * (len(tracks) - 1)
+    im = Image.new("L", (width, rows), 255)
+    draw = ImageDraw.Draw(im)
+    masks: dict[str, Image.Image] = {}
+
+    def row_of(d: Any) -> Any:
+        return margin + (np.asarray(d, dtype=np.float64) - top) * px_per_unit
+
+    layout_tracks = []
+    left = margin
+    for track in tracks:
+        right = left + track.width
+        # depth lines
+        for k in range(int(math.ceil(top)), int(math.floor(bottom)) + 1):
+            y = float(row_of(k))
+            w = 3 if k % 10 == 0 else 2 if k % 5 == 0 else 1
+            draw.line([(left, y), (right, y)], fill=140, width=w)
+        # value grid
+        log = track.curves and track.curves[0].scale == "log"
+        if log:
+            c = track.curves[0]
+            a, b = math.log10(c.left_value), math.log10(c.right_value)
+            for dec in range(int(math.floor(min(a, b))), int(math.ceil(max(a, b))) + 1):
+                for m in range(1, 10):
+                    v = math.log10(m * 10.0**dec)
+                    f = (v - a) / (b - a)
+                    if 0 < f < 1:
+                        x = left + f * track.width
+                        draw.line(
+                            [(x, margin), (x, rows - margin)], fill=140 if m == 1 else 190, width=1
+                        )
+        else:
+            for i in range(1, track.grid_divisions):
+                x = left + i * track.width / track.grid_divisions
+                draw.line([(x, margin), (x, rows - margin)], fill=150, width=1)
+        draw.rectangle([left, margin, right, rows - margin], outline=60, width=2)
+
+        spec = []
+        for curve in track.curves:
+            mask = Image.new("1", (width, rows), 0)
+            mdraw = ImageDraw.Draw(mask)
+            d = curve.depth
+            inside = (d >= top) & (d <= bottom) & ~np.isnan(curve.value)
+            frac = _fraction(curve, curve.value)
+            xs = left + np.clip(frac, 0.0, 1.0) * track.width
+            ys = row_of(d)
+            pts = list(zip(xs[inside].tolist(), ys[inside].tolist(), strict=True))
+            for seg in _segments(pts, curve.style, curve.width):
+                draw.line(seg, fill=0, width=int(round(curve.width)), joint="curve")
+                mdraw.line(seg, fill=1, width=int(round(curve.width)), joint="curve")
+            masks[curve.mnemonic] = mask
+            spec.append(
+                {
+                    "mnemonic": curve.mnemonic,
+                    "unit": curve.unit,
+                    "scale": curve.scale,
+                    "left_value": curve.left_value,
+                    "right_value": curve.right_value,
+                    "style": curve.style,
+                    "description": curve.description or curve.mnemonic,
+                }
+            )
+        layout_tracks.append(
+            {"name": track.name, "left": float(left), "right": float(right), "curves": spec}
+        )
+        left = right + gap
+
+    img = np.asarray(im, dtype=np.uint8).copy()
+    if noise > 0:
+        rng = np.random.default_rng(seed)
+        img = np.clip(img + rng.normal(0, noise, img.shape), 0, 255).astype(np.uint8)
+    layout = {
+        "well": dict(well or {}),
+        "depth": {
+            "unit": unit,
+            "points": [[float(row_of(top)), float(top)], [float(row_of(bottom)), float(bottom)]],
+        },
+        "tracks": layout_tracks,
+    }
+    truth = {}
+    for track in tracks:
+        for curve in track.curves:
+            truth[curve.mnemonic] = curve.value.copy()
+    return Rendered(img, layout, truth, {k: np.asarray(v, dtype=bool) for k, v in masks.items()})
+
+
+def _fraction(curve: CurveDraw, value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
+    if curve.scale == "log":
+        a, b = math.log10(curve.left_value), math.log10(curve.right_value)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return (np.log10(value) - a) / (b - a)
+    return (value - curve.left_value) / (curve.right_value - curve.left_value)
+
+
+def _segments(
+    pts: list[tuple[float, float]], style: str, width: float
+) -> list[list[tuple[float, float]]]:
+    """Split a polyline into the strokes of its style (by arc length, in pixels)."""
+    if len(pts) < 2:
+        return []
+    if style == "solid":
+        return [pts]
+    on, off = (6 * width, 4 * width) if style == "dashed" else (width, 2 * width)
+    out: list[list[tuple[float, float]]] = []
+    cur: list[tuple[float, float]] = [pts[0]]
+    pos, drawing = 0.0, True
+    for (x0, y0), (x1, y1) in itertools.pairwise(pts):
+        seg = math.hypot(x1 - x0, y1 - y0)
+        pos += seg
+        limit = on if drawing else off
+        if pos >= limit:
+            pos = 0.0
+            if drawing:
+                cur.append((x1, y1))
+                out.append(cur)
+                cur = []
+            else:
+                cur = [(x1, y1)]
+            drawing = not drawing
+        elif drawing:
+            cur.append((x1, y1))
+    if drawing and len(cur) > 1:
+        out.append(cur)
+    return out

@@ -1,0 +1,164 @@
+"""Segment: per-class curve probability maps of a track, from tiles of the scan.
+
+A segmenter is anything with the :class:`Segmenter` shape: it names its classes, the tile
+shape it wants, and maps a batch of tiles to per-class probabilities.  The tiling here
+(overlap, blending, bounded batches, tracks only) is the same for every backend, so the
+learned ONNX model drops in beside the classical baseline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from typing import Protocol
+
+import numpy as np
+import numpy.typing as npt
+from scipy import ndimage
+
+CLASSES = ("background", "solid", "dashed", "dotted")
+
+
+class Segmenter(Protocol):
+    #: Backend name reported in results and LAS provenance.
+    name: str
+    #: Class names, in the order of the probability channels; CLASSES for our models.
+    classes: tuple[str, ...]
+    #: Whether different line styles land in different classes.
+    separates_styles: bool
+    #: Identifies the model (file digest), or the algorithm and its settings.
+    digest: str
+
+    def tile_shape(self, width: int) -> tuple[int, int]:
+        """(rows, cols) of the tiles wanted for a track region ``width`` pixels wide."""
+        ...
+
+    def predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        """(N, 1, H, W) grey in [0, 1] (0 = black) -> (N, len(classes), H, W) in [0, 1]."""
+        ...
+
+
+class ClassicalSegmenter:
+    """Ink threshold with horizontal and vertical grid-line suppression; no learning.
+
+    The baseline the learned model must beat and the fallback when none is installed.
+    It cannot tell line styles apart: every curve class receives the same ink map, so a
+    track may hold only one curve with it.
+
+    Parameters
+    ----------
+    line_fraction : float
+        A row (column) of a tile inked over more than this share of its width (height)
+        is a grid line and is removed.
+    heal : int
+        Gaps this many pixels across, left where a grid line was removed from a curve
+        crossing it, are closed again (pixels).
+    """
+
+    name = "classical"
+    classes: tuple[str, ...] = CLASSES
+    separates_styles = False
+
+    def __init__(self, *, line_fraction: float = 0.5, heal: int = 4, tile_rows: int = 1024):
+        self.line_fraction = line_fraction
+        self.heal = heal
+        self.tile_rows = tile_rows
+        self.digest = hashlib.sha256(
+            f"classical:{line_fraction}:{heal}:{tile_rows}".encode()
+        ).hexdigest()[:16]
+
+    def tile_shape(self, width: int) -> tuple[int, int]:
+        # Whole track width: grid lines are recognised by spanning it.
+        return (self.tile_rows, width)
+
+    def predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        out = np.zeros((tiles.shape[0], len(self.classes), *tiles.shape[2:]), np.float32)
+        for i, tile in enumerate(tiles[:, 0]):
+            ink = _ink(tile)
+            rows = ink.mean(axis=1) > self.line_fraction
+            cols = ink.mean(axis=0) > self.line_fraction
+            grid = rows[:, None] | cols[None, :]
+            curves = ink & ~grid
+            if self.heal:
+                # Close the breaks the grid removal cut into curves crossing grid lines.
+                closed = ndimage.binary_closing(
+                    curves, np.ones((2 * self.heal + 1, 1), bool)
+                ) | ndimage.binary_closing(curves, np.ones((1, 2 * self.heal + 1), bool))
+                curves |= closed & grid
+            out[i, 1:] = curves
+            out[i, 0] = ~curves
+        return out
+
+
+def _ink(tile: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+    """Dark pixels against the tile's paper level; nothing where the tile holds no ink."""
+    paper = float(np.percentile(tile, 75))
+    dark = float(np.percentile(tile, 0.5))
+    if paper - dark < 0.15:
+        return np.zeros(tile.shape, bool)
+    return tile < 0.5 * (paper + dark)
+
+
+def _starts(length: int, size: int, overlap: int) -> list[int]:
+    if length <= size:
+        return [0]
+    step = size - overlap
+    starts = list(range(0, length - size, step))
+    return [*starts, length - size]
+
+
+def _blend_window(size: int, overlap: int) -> npt.NDArray[np.float32]:
+    """Weights that fall off linearly over the overlap so tiles blend without seams."""
+    w = np.ones(size, np.float32)
+    if overlap > 0 and size > 2 * overlap:
+        ramp = (np.arange(overlap, dtype=np.float32) + 0.5) / overlap
+        w[:overlap] = ramp
+        w[-overlap:] = ramp[::-1]
+    return w
+
+
+def iter_tiles(
+    rows: int, cols: int, tile: tuple[int, int], overlap: int
+) -> Iterator[tuple[int, int]]:
+    for r in _starts(rows, tile[0], overlap):
+        for c in _starts(cols, tile[1], overlap):
+            yield r, c
+
+
+def segment_region(
+    image: npt.NDArray[np.uint8],
+    rows: tuple[int, int],
+    cols: tuple[int, int],
+    segmenter: Segmenter,
+    *,
+    overlap: int = 32,
+    batch: int = 8,
+) -> npt.NDArray[np.float32]:
+    """Per-class probabilities of ``image[rows[0]:rows[1], cols[0]:cols[1]]``.
+
+    The region is cut into the segmenter's tiles with ``overlap`` pixels of overlap,
+    predicted ``batch`` tiles at a time, and blended with linear ramps.  Returns
+    (classes, rows, cols) float32.  Peak memory: the result, one batch, and the weights.
+    """
+    region = image[rows[0] : rows[1], cols[0] : cols[1]]
+    h, w = region.shape
+    th, tw = segmenter.tile_shape(w)
+    th, tw = min(th, h), min(tw, w)
+    ov_r = min(overlap, th // 4)
+    ov_c = min(overlap, tw // 4)
+    acc = np.zeros((len(segmenter.classes), h, w), np.float32)
+    weight = np.zeros((h, w), np.float32)
+    win = np.outer(_blend_window(th, ov_r), _blend_window(tw, ov_c))
+    positions = list(iter_tiles(h, w, (th, tw), max(ov_r, ov_c)))
+    for k in range(0, len(positions), batch):
+        chunk = positions[k : k + batch]
+        tiles = (
+            np.stack([region[r : r + th, c : c + tw] for r, c in chunk])[:, None].astype(np.float32)
+            / 255.0
+        )
+        probs = segmenter.predict(tiles)
+        for (r, c), p in zip(chunk, probs, strict=True):
+            acc[:, r : r + th, c : c + tw] += p * win
+            weight[r : r + th, c : c + tw] += win
+    acc /= np.maximum(weight, 1e-12)
+    return acc

@@ -1,0 +1,228 @@
+import json
+import subprocess
+import sys
+
+import lascheck
+import lasio
+import numpy as np
+import pytest
+from PIL import Image
+
+import veernet
+from veernet.pipeline import EmptyTrackError, digitize
+
+CLEAN_SINGLE_CURVES = [
+    ("eastrock_lauren_P-135.las", ("GR", 0.0, 150.0, "linear", "solid"), 700.0, 760.0),
+    ("eastrock_lauren_P-135.las", ("AF90", 0.2, 2000.0, "log", "solid"), 400.0, 450.0),
+    ("volve_15-9-19_SR.las", ("AC", 140.0, 40.0, "linear", "solid"), 3800.0, 3850.0),  # reversed
+    ("F03-02.las", ("GR", 0.0, 150.0, "linear", "solid"), 1200.0, 1250.0),
+    ("nlog_L05-07.las", ("RHOB", 1.95, 2.95, "linear", "solid"), 3000.0, 3050.0),
+    ("nlog_L07-01_1971.las", ("DT", 190.0, 40.0, "linear", "solid"), 2000.0, 2060.0),
+]
+
+
+@pytest.mark.parametrize("las_name, curve, top, bottom", CLEAN_SINGLE_CURVES)
+def test_clean_single_solid_curves_recover(render_case, las_name, curve, top, bottom):
+    case = render_case(las_name, [curve], top, bottom)
+    result = digitize(case.scan, case.layout, segmenter="classical", reference=case.reference)
+    (c,) = result.curves
+    assert c.qc.r2 is not None and c.qc.r2 >= 0.98, (las_name, curve[0], c.qc)
+    assert c.qc.coverage >= 0.95
+    assert c.qc.status == "accept"
+
+
+def test_las_is_conformant_and_reads_back(render_case, tmp_path):
+    case = render_case(
+        "eastrock_lauren_P-135.las",
+        [("GR", 0.0, 150.0, "linear", "solid"), ("RHOB", 1.95, 2.95, "linear", "solid")],
+        700.0,
+        740.0,
+    )
+    result = digitize(case.scan, case.layout)
+    out = tmp_path / "out.las"
+    result.to_las(out)
+    checked = lascheck.read(str(out))
+    assert checked.check_conformity(), checked.get_non_conformities()
+    assert checked.get_non_conformities() == []
+    text = out.read_text()
+    assert "E+" not in text and "e-" not in text.split("~A")[1]
+    las = lasio.read(str(out))
+    depth = np.asarray(las.index)
+    step = las.well["STEP"].value
+    assert step == pytest.approx(0.1524)
+    np.testing.assert_allclose(depth / step, np.round(depth / step), atol=1e-6)
+    assert las.well["STRT"].value == pytest.approx(depth[0]) and las.well[
+        "STOP"
+    ].value == pytest.approx(depth[-1])
+    assert las.well["NULL"].value == -999.25
+    rows = np.searchsorted(np.round(depth / step), np.round(result.depth / step))
+    np.testing.assert_allclose(depth[rows], result.depth, atol=1e-4)
+    for c in result.curves:
+        got = np.asarray(las[c.mnemonic])[rows]
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(c.value))
+        ok = ~np.isnan(c.value)
+        np.testing.assert_allclose(got[ok], c.value[ok], atol=6e-5)
+        assert las.curves[c.mnemonic].unit == c.unit and las.curves[c.mnemonic].descr
+    other = str(las.other)
+    for key in (
+        "SOURCE: case.png",
+        "SHA256:",
+        "PAGE: 0",
+        f"VEERNET: {veernet.__version__}",
+        "SEGMENTER: classical",
+        "LAYOUT_SHA256:",
+    ):
+        assert key in other
+    assert las.well["WELL"].value == "eastrock_lauren_P-135.las"
+
+
+def test_long_gap_is_null_and_short_gap_bridged(render_case):
+    case = render_case(
+        "eastrock_lauren_P-135.las", [("GR", 0.0, 150.0, "linear", "solid")], 700.0, 720.0
+    )
+    img = np.asarray(Image.open(case.scan)).copy()
+    from veernet.layout import load_layout
+
+    lay = load_layout(case.layout)
+    r_long = lay.depth.row([708.0, 709.0]).astype(int)  # 1 m hole: NULL
+    r_short = lay.depth.row([713.0, 713.15]).astype(int)  # 0.15 m hole: bridged
+    t = lay.tracks[0]
+    for a, b in (r_long, r_short):
+        img[a:b, int(t.left) + 3 : int(t.right) - 3] = 255
+    Image.fromarray(img).save(case.scan)
+    result = digitize(case.scan, case.layout)
+    c = result.curves[0]
+    d = result.depth
+    assert np.isnan(c.value[(d > 708.1) & (d < 708.9)]).all()
+    assert not np.isnan(c.value[(d > 712.95) & (d < 713.2)]).any()
+    assert c.qc.gaps >= 1 and c.qc.longest_gap >= 0.7
+
+
+def _cli(*args, **kw):
+    return subprocess.run(
+        [sys.executable, "-m", "veernet.cli", *map(str, args)], capture_output=True, text=True, **kw
+    )
+
+
+def test_cli_accept_review_and_outputs(render_case, tmp_path):
+    case = render_case(
+        "eastrock_lauren_P-135.las", [("GR", 0.0, 150.0, "linear", "solid")], 700.0, 730.0
+    )
+    out, js, qc = tmp_path / "o.las", tmp_path / "o.json", tmp_path / "qc.png"
+    p = _cli(
+        "digitize",
+        case.scan,
+        "--layout",
+        case.layout,
+        "--out",
+        out,
+        "--reference",
+        case.reference,
+        "--json",
+        js,
+        "--qc",
+        qc,
+    )
+    assert p.returncode == 0, p.stderr
+    result = json.loads(js.read_text())
+    assert result["accepted"] and result["curves"][0]["r2"] > 0.98
+    assert Image.open(qc).size[0] > 100
+    p = _cli(
+        "digitize",
+        case.scan,
+        "--layout",
+        case.layout,
+        "--out",
+        out,
+        "--reference",
+        case.reference,
+        "--min-r2",
+        "0.99999",
+    )
+    assert p.returncode == 3, p.stdout + p.stderr
+    assert "review" in p.stdout
+
+
+def test_cli_errors_name_the_file_and_leave_no_output(render_case, tmp_path):
+    case = render_case(
+        "eastrock_lauren_P-135.las", [("GR", 0.0, 150.0, "linear", "solid")], 700.0, 710.0
+    )
+    out = tmp_path / "o.las"
+    corrupt = tmp_path / "corrupt.png"
+    corrupt.write_bytes(case.scan.read_bytes()[:500])
+    p = _cli("digitize", corrupt, "--layout", case.layout, "--out", out)
+    assert p.returncode == 2 and "corrupt.png" in p.stderr and "corrupt or truncated" in p.stderr
+    small = tmp_path / "small.png"
+    Image.fromarray(np.asarray(Image.open(case.scan))[:, :300]).save(small)
+    p = _cli("digitize", small, "--layout", case.layout, "--out", out)
+    assert p.returncode == 2 and "outside the image" in p.stderr and case.layout.name in p.stderr
+    blank = tmp_path / "blank.png"
+    Image.fromarray(np.full(np.asarray(Image.open(case.scan)).shape, 250, np.uint8)).save(blank)
+    p = _cli("digitize", blank, "--layout", case.layout, "--out", out)
+    assert p.returncode == 2 and "blank.png" in p.stderr and "no trace of curve GR" in p.stderr
+    p = _cli(
+        "digitize",
+        case.scan,
+        "--layout",
+        case.layout,
+        "--out",
+        tmp_path / "no" / "such" / "dir" / "o.las",
+    )
+    assert p.returncode == 2 and "o.las" in p.stderr
+    assert not out.exists()
+    assert list(tmp_path.glob(".*tmp")) == []
+
+
+def test_full_disk_leaves_no_partial_file(render_case, tmp_path):
+    # A real write failure: the file-size limit makes the write fail part-way (EFBIG),
+    # as a full disk would (ENOSPC), after the scan was read and digitized.
+    case = render_case(
+        "eastrock_lauren_P-135.las", [("GR", 0.0, 150.0, "linear", "solid")], 700.0, 760.0
+    )
+    out = tmp_path / "o.las"
+    out.write_text("previous result\n")
+    code = (
+        "import resource, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN);"
+        "resource.setrlimit(resource.RLIMIT_FSIZE, (4096, 4096));"
+        "from veernet.cli import main; sys.exit(main(sys.argv[1:]))"
+    )
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            code,
+            "digitize",
+            str(case.scan),
+            "--layout",
+            str(case.layout),
+            "--out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert p.returncode == 2, p.stdout + p.stderr
+    assert "o.las" in p.stderr and "nothing was left behind" in p.stderr
+    assert out.read_text() == "previous result\n"
+    assert list(tmp_path.glob(".*tmp")) == []
+
+
+def test_empty_track_is_an_error_in_the_api(render_case):
+    case = render_case(
+        "eastrock_lauren_P-135.las", [("GR", 0.0, 150.0, "linear", "solid")], 700.0, 705.0
+    )
+    blank = np.full(np.asarray(Image.open(case.scan)).shape, 255, np.uint8)
+    with pytest.raises(EmptyTrackError, match="track T1: no trace of curve GR"):
+        digitize(blank, case.layout)
+
+
+def test_api_result_types(render_case, tmp_path):
+    case = render_case(
+        "eastrock_lauren_P-135.las", [("GR", 0.0, 150.0, "linear", "solid")], 700.0, 705.0
+    )
+    result = veernet.digitize(str(case.scan), str(case.layout), step=0.1)
+    c = result.curves[0]
+    assert c.depth.dtype == np.float64 and c.value.shape == result.depth.shape
+    np.testing.assert_allclose(result.depth / 0.1, np.round(result.depth / 0.1), atol=1e-9)
+    assert result.segmenter == "classical" and result.device == "cpu"
+    assert set(result.timings) >= {"decode", "segment", "thin", "trace", "resample", "total"}

@@ -1,0 +1,60 @@
+import numpy as np
+import pytest
+
+from veernet.resample import depth_grid, fit_curve
+
+
+def test_grid_is_multiples_of_the_step():
+    g = depth_grid(700.05, 710.0, 0.1524)
+    k = g / 0.1524
+    np.testing.assert_allclose(k, np.round(k), atol=1e-9)
+    assert g[0] >= 700.05 and g[-1] <= 710.0 and g[0] - 0.1524 < 700.05
+    g = depth_grid(1000.2, 1003.0, 0.5)
+    assert g.tolist() == [1000.5, 1001.0, 1001.5, 1002.0, 1002.5, 1003.0]
+
+
+def _smooth_curve(depth):
+    return 100 + 30 * np.sin(depth / 3.0)
+
+
+def test_gaps_bridged_only_below_max_gap_and_no_extrapolation():
+    depth = np.linspace(1000.0, 1100.0, 4001)  # 40 rows per foot
+    col = _smooth_curve(depth)
+    col[(depth > 1020.0) & (depth < 1020.6)] = np.nan  # short gap: bridged
+    col[(depth > 1050.0) & (depth < 1055.0)] = np.nan  # long gap: NULL
+    col[depth > 1090.0] = np.nan  # nothing after 1090: never extrapolate
+    grid = depth_grid(1000.0, 1100.0, 0.5)
+    fit = fit_curve(depth, col, grid, max_gap=1.0)
+    out = fit.column
+    assert not np.isnan(out[(grid > 1020.0) & (grid < 1020.6)]).any()
+    assert np.isnan(out[(grid > 1050.2) & (grid < 1054.8)]).all()
+    assert np.isnan(out[grid > 1090.0]).all()
+    ok = ~np.isnan(out)
+    err = np.abs(out[ok] - _smooth_curve(grid[ok]))
+    assert (
+        err.mean() < 0.2 and err.max() < 1.5
+    )  # pixels; the spline may spend its budget at run ends
+
+
+def test_outliers_rejected_and_counted():
+    rng = np.random.default_rng()
+    depth = np.linspace(0.0, 50.0, 2001)
+    col = _smooth_curve(depth) + rng.normal(0, 0.3, depth.size)
+    # Isolated one-row spikes (a stray skeleton pixel).  Runs of two or more rows are
+    # indistinguishable from a thin bed by cross-fitting and are kept as signal.
+    spikes = 10 + 97 * np.arange(20) + rng.integers(0, 50, 20)
+    col[spikes] += rng.choice([-1, 1], 20) * rng.uniform(20, 60, 20)
+    grid = depth_grid(0.0, 50.0, 0.1524)
+    fit = fit_curve(depth, col, grid, max_gap=0.3)
+    assert fit.outliers >= 18
+    ok = ~np.isnan(fit.column)
+    assert np.abs(fit.column[ok] - _smooth_curve(grid[ok])).max() < 1.5  # noise is 0.3 px
+
+
+@pytest.mark.parametrize("n", [0, 1, 3])
+def test_short_runs(n):
+    depth = np.linspace(0.0, 10.0, 100)
+    col = np.full(100, np.nan)
+    col[50 : 50 + n] = 42.0
+    fit = fit_curve(depth, col, depth_grid(0.0, 10.0, 0.5), max_gap=0.3)
+    assert np.isnan(fit.column).sum() >= 20 - (1 if n else 0)
