@@ -1,6 +1,7 @@
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import lascheck
 import lasio
@@ -10,6 +11,8 @@ from PIL import Image
 
 import veernet
 from veernet.pipeline import EmptyTrackError, digitize
+
+SHARED_LAS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "las"
 
 CLEAN_SINGLE_CURVES = [
     ("eastrock_lauren_P-135.las", ("GR", 0.0, 150.0, "linear", "solid"), 700.0, 760.0),
@@ -226,3 +229,44 @@ def test_api_result_types(render_case, tmp_path):
     np.testing.assert_allclose(result.depth / 0.1, np.round(result.depth / 0.1), atol=1e-9)
     assert result.segmenter == "classical" and result.device == "cpu"
     assert set(result.timings) >= {"decode", "segment", "thin", "trace", "resample", "total"}
+
+
+def test_eval_reports_mask_instrument_and_curve_verdict(render_case, tmp_path):
+    from veernet.render import CurveDraw, TrackDraw, render_log
+
+    folder = tmp_path / "cases"
+    folder.mkdir()
+    for i, (top, bottom) in enumerate([(700.0, 720.0), (800.0, 820.0)]):
+        case = render_case(
+            "eastrock_lauren_P-135.las",
+            [("GR", 0.0, 150.0, "linear", "solid")],
+            top,
+            bottom,
+            name=f"c{i}",
+        )
+        for p in (case.scan, case.layout, case.reference):
+            p.rename(folder / p.name)
+    # truth masks for the first case only: the instrument reading comes from it
+    las = lasio.read(str(SHARED_LAS / "eastrock_lauren_P-135.las"), engine="normal")
+    r = render_log(
+        [
+            TrackDraw(
+                "T1",
+                400,
+                [CurveDraw("GR", "gAPI", np.asarray(las.index), np.asarray(las["GR"]), 0.0, 150.0)],
+            )
+        ],
+        700.0,
+        720.0,
+        well={"WELL": "x"},
+    )
+    Image.fromarray(r.masks["GR"].astype(np.uint8) * 255).save(folder / "c0_mask_solid.png")
+    out = tmp_path / "eval.json"
+    p = _cli("eval", folder, "--json", out)
+    assert p.returncode == 0, p.stderr
+    report = json.loads(out.read_text())
+    s = report["summary"]
+    assert s["cases"] == 2 and s["curves"] == 2 and s["r2_median"] > 0.98
+    m = s["mask"]["solid"]
+    assert m["recall"] > 0.9 and m["precision"] > 0.8 and 0 < m["iou"] <= 1
+    assert "precision" in p.stdout and "median R²" in p.stdout

@@ -92,6 +92,54 @@ def _digitize(args: argparse.Namespace) -> int:
     return EXIT_OK if result.accepted else EXIT_REVIEW
 
 
+def _eval(args: argparse.Namespace) -> int:
+    from .evaluate import evaluate
+    from .gate import FitGate
+    from .io import atomic_write_text
+
+    ev = evaluate(
+        args.folder,
+        segmenter=args.segmenter,
+        gate=FitGate(min_r2=args.min_r2, min_coverage=args.min_coverage),
+    )
+    if ev.cases == 0:
+        print(
+            f"veernet: error: {args.folder}: no cases (NAME.toml + NAME.png + NAME_reference.las)",
+            file=sys.stderr,
+        )
+        return EXIT_ERROR
+    s = ev.summary()
+    print(f"{ev.cases} case(s), {s['curves']} curve(s), {s['failed_cases']} failed")
+    print("mask (instrument):")
+    for style, m in s["mask"].items():
+        print(
+            f"  {style:<7} precision {m['precision']:.3f}  recall {m['recall']:.3f}  IoU {m['iou']:.3f}  F1 {m['f1']:.3f}"
+        )
+    print("curves (verdict):")
+    for c in ev.curves:
+        r2 = f"{c['r2']:.4f}" if c["r2"] is not None else "n/a"
+        print(
+            f"  {c['case']:<24} {c['mnemonic']:<8} {c['style']:<7} R² {r2:<8} coverage {c['coverage']:.3f}  {c['status']}"
+        )
+    if s["r2_median"] is not None:
+        print(
+            f"total: median R² {s['r2_median']:.4f}, 10th percentile {s['r2_p10']:.4f}, mean MAE {s['mae_mean']:.4f}, pass rate {s['pass_rate']:.1%}"
+        )
+    for f in ev.failures:
+        print(f"  failed: {f['case']}: {f['error']}")
+    if args.json:
+        atomic_write_text(
+            args.json,
+            json.dumps(
+                {"summary": s, "curves": ev.curves, "failures": ev.failures},
+                indent=2,
+                default=lambda v: None,
+            )
+            + "\n",
+        )
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="veernet", description="Digitize scanned well logs into LAS curves."
@@ -118,6 +166,13 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--min-r2", type=float, default=0.85)
     d.add_argument("--min-coverage", type=float, default=0.9)
     d.set_defaults(func=_digitize)
+    e = sub.add_parser("eval", help="score a folder of scans with ground truth")
+    e.add_argument("folder")
+    e.add_argument("--segmenter", default="auto", choices=["auto", "classical"])
+    e.add_argument("--json", help="write the per-curve table and summary as JSON")
+    e.add_argument("--min-r2", type=float, default=0.85)
+    e.add_argument("--min-coverage", type=float, default=0.9)
+    e.set_defaults(func=_eval)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -42,6 +42,10 @@ class CurveResult:
     qc: CurveQC
     #: Per image row of the digitized interval: traced column (image pixels, NaN = none).
     trace_columns: npt.NDArray[np.float64] = field(repr=False, default_factory=lambda: np.zeros(0))
+    #: With ``keep_masks``: the class mask over the digitized rows of the track region,
+    #: whose first column is image column ``mask_col0``.
+    mask: npt.NDArray[np.bool_] | None = field(repr=False, default=None)
+    mask_col0: int = 0
 
 
 @dataclass
@@ -124,6 +128,7 @@ def digitize(
     reference: str | Path | None = None,
     gate: FitGate | None = None,
     trace_params: TraceParams | None = None,
+    keep_masks: bool = False,
 ) -> Result:
     """Digitize every curve of ``layout`` from a scan.
 
@@ -137,6 +142,7 @@ def digitize(
     page : page of a multi-page TIFF
     reference : a LAS file of the true curves, to score each curve (R², MAE)
     gate : the acceptance rule
+    keep_masks : keep each curve's class mask (``CurveResult.mask``), for evaluation
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -180,14 +186,17 @@ def digitize(
         c0 = max(0, int(math.floor(track.left)))
         c1 = min(n_cols, int(math.ceil(track.right)) + 1)
         t = time.perf_counter()
-        probs = segment_region(img, (r0, r1), (c0, c1), seg)
+        # Only the channels of this track's curves are kept: memory stays at one
+        # float32 map per curve per track, whatever the number of classes.
+        keep = [seg.classes.index(c.style) for c in track.curves]
+        probs = segment_region(img, (r0, r1), (c0, c1), seg, keep=keep)
         timings["segment"] += time.perf_counter() - t
-        for curve in track.curves:
+        for i, curve in enumerate(track.curves):
             results.append(
                 _curve(
                     track,
                     curve,
-                    probs[seg.classes.index(curve.style)],
+                    probs[i],
                     c0,
                     rows,
                     row_depth,
@@ -197,6 +206,7 @@ def digitize(
                     rule,
                     ref,
                     timings,
+                    keep_masks,
                 )
             )
         del probs
@@ -225,6 +235,7 @@ def _curve(
     rule: FitGate,
     ref: tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]] | None,
     timings: dict[str, float],
+    keep_masks: bool = False,
 ) -> CurveResult:
     t = time.perf_counter()
     mask = prob >= 0.5
@@ -265,7 +276,18 @@ def _curve(
     verdict(qc, rule)
     if ref is not None and qc.r2 is None:
         qc.status, qc.reason = "review", f"{curve.mnemonic} is not in the reference LAS"
-    return CurveResult(curve.mnemonic, curve.unit, track.name, curve, grid, values, qc, columns)
+    return CurveResult(
+        curve.mnemonic,
+        curve.unit,
+        track.name,
+        curve,
+        grid,
+        values,
+        qc,
+        columns,
+        mask if keep_masks else None,
+        c0,
+    )
 
 
 def _read_reference(

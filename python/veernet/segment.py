@@ -9,7 +9,7 @@ learned ONNX model drops in beside the classical baseline.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 import numpy as np
@@ -133,20 +133,23 @@ def segment_region(
     *,
     overlap: int = 32,
     batch: int = 8,
+    keep: Sequence[int] | None = None,
 ) -> npt.NDArray[np.float32]:
     """Per-class probabilities of ``image[rows[0]:rows[1], cols[0]:cols[1]]``.
 
     The region is cut into the segmenter's tiles with ``overlap`` pixels of overlap,
     predicted ``batch`` tiles at a time, and blended with linear ramps.  Returns
-    (classes, rows, cols) float32.  Peak memory: the result, one batch, and the weights.
+    (len(keep), rows, cols) float32 for the class channels in ``keep`` (default: all).
+    Peak memory: the result, one batch, and the weights.
     """
+    channels = list(range(len(segmenter.classes))) if keep is None else list(keep)
     region = image[rows[0] : rows[1], cols[0] : cols[1]]
     h, w = region.shape
     th, tw = segmenter.tile_shape(w)
     th, tw = min(th, h), min(tw, w)
     ov_r = min(overlap, th // 4)
     ov_c = min(overlap, tw // 4)
-    acc = np.zeros((len(segmenter.classes), h, w), np.float32)
+    acc = np.zeros((len(channels), h, w), np.float32)
     weight = np.zeros((h, w), np.float32)
     win = np.outer(_blend_window(th, ov_r), _blend_window(tw, ov_c))
     positions = list(iter_tiles(h, w, (th, tw), max(ov_r, ov_c)))
@@ -158,7 +161,7 @@ def segment_region(
         )
         probs = segmenter.predict(tiles)
         for (r, c), p in zip(chunk, probs, strict=True):
-            acc[:, r : r + th, c : c + tw] += p * win
+            acc[:, r : r + th, c : c + tw] += p[channels] * win
             weight[r : r + th, c : c + tw] += win
     acc /= np.maximum(weight, 1e-12)
     return acc

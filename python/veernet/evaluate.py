@@ -1,0 +1,135 @@
+"""Evaluate: score digitizing on scans with ground truth.
+
+A case is a layout ``NAME.toml`` with its scan ``NAME.png`` (or ``.tif``, ``.tiff``,
+``.jpg``), the true curves ``NAME_reference.las`` and, optionally, the true class masks
+``NAME_mask_<style>.png`` (full scan size, non-zero = that class).  ``veernet synth`` writes
+cases in this form.
+
+Two kinds of number are reported side by side: the instrument readings of the mask
+(precision, recall, IoU, F1 per class, from pixels) and the verdict on what ships (R², MAE
+and coverage per curve, through the full digitize pipeline).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .gate import FitGate
+from .pipeline import digitize
+from .segment import Segmenter
+
+SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+
+
+@dataclass
+class MaskCounts:
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    def add(self, pred: np.ndarray, truth: np.ndarray) -> None:
+        self.tp += int(np.count_nonzero(pred & truth))
+        self.fp += int(np.count_nonzero(pred & ~truth))
+        self.fn += int(np.count_nonzero(~pred & truth))
+
+    def scores(self) -> dict[str, float]:
+        tp, fp, fn = self.tp, self.fp, self.fn
+        precision = tp / (tp + fp) if tp + fp else float("nan")
+        recall = tp / (tp + fn) if tp + fn else float("nan")
+        iou = tp / (tp + fp + fn) if tp + fp + fn else float("nan")
+        f1 = 2 * tp / (2 * tp + fp + fn) if tp + fp + fn else float("nan")
+        return {"precision": precision, "recall": recall, "iou": iou, "f1": f1}
+
+
+@dataclass
+class Evaluation:
+    cases: int = 0
+    failures: list[dict[str, str]] = field(default_factory=list)
+    curves: list[dict[str, Any]] = field(default_factory=list)
+    masks: dict[str, MaskCounts] = field(default_factory=lambda: defaultdict(MaskCounts))
+
+    def summary(self) -> dict[str, Any]:
+        r2 = np.array([c["r2"] for c in self.curves if c["r2"] is not None], dtype=float)
+        by_style: dict[str, list[float]] = defaultdict(list)
+        for c in self.curves:
+            if c["r2"] is not None:
+                by_style[c["style"]].append(c["r2"])
+        return {
+            "cases": self.cases,
+            "failed_cases": len(self.failures),
+            "curves": len(self.curves),
+            "r2_median": float(np.median(r2)) if r2.size else None,
+            "r2_p10": float(np.percentile(r2, 10)) if r2.size else None,
+            "mae_mean": float(np.mean([c["mae"] for c in self.curves if c["mae"] is not None]))
+            if r2.size
+            else None,
+            "coverage_mean": float(np.mean([c["coverage"] for c in self.curves]))
+            if self.curves
+            else None,
+            "pass_rate": float(np.mean([c["status"] == "accept" for c in self.curves]))
+            if self.curves
+            else None,
+            "r2_median_by_style": {k: float(np.median(v)) for k, v in sorted(by_style.items())},
+            "mask": {k: v.scores() for k, v in sorted(self.masks.items())},
+        }
+
+
+def find_cases(folder: str | Path) -> list[tuple[Path, Path, Path]]:
+    """(scan, layout, reference) of every complete case in ``folder``."""
+    cases = []
+    for layout in sorted(Path(folder).glob("*.toml")):
+        scan = next(
+            (layout.with_suffix(s) for s in SCAN_SUFFIXES if layout.with_suffix(s).exists()), None
+        )
+        reference = layout.with_name(layout.stem + "_reference.las")
+        if scan is not None and reference.exists():
+            cases.append((scan, layout, reference))
+    return cases
+
+
+def evaluate(
+    folder: str | Path, *, segmenter: str | Segmenter = "auto", gate: FitGate | None = None
+) -> Evaluation:
+    from PIL import Image
+
+    ev = Evaluation()
+    for scan, layout, reference in find_cases(folder):
+        ev.cases += 1
+        try:
+            result = digitize(
+                scan, layout, segmenter=segmenter, reference=reference, gate=gate, keep_masks=True
+            )
+        except (ValueError, OSError) as exc:
+            ev.failures.append({"case": scan.name, "error": str(exc)})
+            continue
+        truths: dict[str, np.ndarray] = {}
+        for c in result.curves:
+            style = c.spec.style
+            if style not in truths:
+                path = scan.with_name(f"{scan.stem}_mask_{style}.png")
+                if path.exists():
+                    truths[style] = np.asarray(Image.open(path)) > 0
+            if style in truths and c.mask is not None:
+                r0, r1 = result.rows
+                truth = truths[style][r0:r1, c.mask_col0 : c.mask_col0 + c.mask.shape[1]]
+                ev.masks[style].add(c.mask, truth)
+            q = c.qc
+            ev.curves.append(
+                {
+                    "case": scan.name,
+                    "mnemonic": c.mnemonic,
+                    "track": c.track,
+                    "style": style,
+                    "r2": q.r2,
+                    "mae": q.mae,
+                    "coverage": q.coverage,
+                    "status": q.status,
+                    "reason": q.reason,
+                }
+            )
+    return ev
