@@ -6,12 +6,17 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "common/thin_rule.h"
 #include "cpu/thin.h"
 #include "cpu/trace.h"
 #if VEERNET_WITH_CUDA
+#include <cuda_runtime.h>
+
 #include "cuda/device_info.h"
+#include "cuda/thin.h"
+#include "cuda/trace.h"
 #endif
 
 namespace py = pybind11;
@@ -75,6 +80,90 @@ py::tuple trace(const py::array& skeleton, const py::object& prob_obj, std::int6
   return py::make_tuple(path, centre);
 }
 
+#if VEERNET_WITH_CUDA
+// A device array described by __cuda_array_interface__ (version 2 or 3).
+struct DeviceArray {
+  void* ptr;
+  std::vector<std::int64_t> shape, strides;  // strides in bytes
+  std::string typestr;
+};
+
+DeviceArray device_array(const py::object& obj, const char* name) {
+  if (!py::hasattr(obj, "__cuda_array_interface__")) {
+    throw std::invalid_argument(std::string(name) + ": not a CUDA array");
+  }
+  const py::dict cai = obj.attr("__cuda_array_interface__");
+  DeviceArray a;
+  a.typestr = cai["typestr"].cast<std::string>();
+  const auto data = cai["data"].cast<py::tuple>();
+  a.ptr = reinterpret_cast<void*>(data[0].cast<std::uintptr_t>());
+  for (auto s : cai["shape"].cast<py::tuple>()) a.shape.push_back(s.cast<std::int64_t>());
+  const std::int64_t item = std::stoll(a.typestr.substr(2));
+  if (cai.contains("strides") && !cai["strides"].is_none()) {
+    for (auto s : cai["strides"].cast<py::tuple>()) a.strides.push_back(s.cast<std::int64_t>());
+  } else {
+    a.strides.assign(a.shape.size(), item);
+    for (int i = static_cast<int>(a.shape.size()) - 2; i >= 0; --i)
+      a.strides[i] = a.strides[i + 1] * a.shape[i + 1];
+  }
+  return a;
+}
+
+void require(const DeviceArray& a, const char* name, std::size_t ndim, std::int64_t item) {
+  if (a.shape.size() != ndim || std::stoll(a.typestr.substr(2)) != item) {
+    throw std::invalid_argument(std::string(name) + ": unexpected shape or dtype " + a.typestr);
+  }
+  if (ndim == 2 && a.shape[0] > 0 && a.shape[1] > 1 && a.strides[1] != item) {
+    throw std::invalid_argument(std::string(name) + ": columns must be adjacent in memory");
+  }
+}
+
+void thin_cuda(const py::object& src_obj, const py::object& dst_obj, std::uintptr_t stream) {
+  const DeviceArray src = device_array(src_obj, "mask");
+  const DeviceArray dst = device_array(dst_obj, "out");
+  require(src, "mask", 2, 1);
+  require(dst, "out", 2, 1);
+  py::gil_scoped_release release;
+  veernet::cuda::thin(static_cast<const std::uint8_t*>(src.ptr), src.shape[0], src.shape[1],
+                      src.strides[0], static_cast<std::uint8_t*>(dst.ptr), dst.strides[0],
+                      reinterpret_cast<cudaStream_t>(stream));
+}
+
+void trace_cuda(const py::list& jobs, std::int64_t miss, std::int64_t prob_cost, std::int64_t jump,
+                std::int64_t follow, float band_threshold, int max_half_width,
+                std::uintptr_t stream) {
+  std::vector<veernet::cuda::TraceProblem> problems;
+  for (const auto& job_obj : jobs) {
+    const auto job = job_obj.cast<py::tuple>();
+    const DeviceArray skel = device_array(job[0], "skeleton");
+    require(skel, "skeleton", 2, 1);
+    veernet::cuda::TraceProblem P{};
+    P.skel = static_cast<const std::uint8_t*>(skel.ptr);
+    P.skel_stride = skel.strides[0];
+    P.rows = skel.shape[0];
+    P.cols = skel.shape[1];
+    if (!job[1].is_none()) {
+      const DeviceArray prob = device_array(job[1], "prob");
+      require(prob, "prob", 2, 4);
+      if (prob.shape != skel.shape) throw std::invalid_argument("prob: shape differs from skeleton");
+      P.prob = static_cast<const float*>(prob.ptr);
+      P.prob_stride = prob.strides[0] / 4;
+    }
+    const DeviceArray path = device_array(job[2], "path");
+    const DeviceArray centre = device_array(job[3], "centre");
+    require(path, "path", 1, 4);
+    require(centre, "centre", 1, 8);
+    P.path = static_cast<std::int32_t*>(path.ptr);
+    P.centre = static_cast<double*>(centre.ptr);
+    problems.push_back(P);
+  }
+  const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
+  py::gil_scoped_release release;
+  veernet::cuda::trace(problems.data(), static_cast<int>(problems.size()), costs, band_threshold,
+                       max_half_width, reinterpret_cast<cudaStream_t>(stream));
+}
+#endif
+
 }  // namespace
 
 PYBIND11_MODULE(_core, m) {
@@ -109,6 +198,11 @@ PYBIND11_MODULE(_core, m) {
     py::gil_scoped_release release;
     return veernet::cuda::count_nonzero(p, n);
   });
+  m.def("thin_cuda", &thin_cuda, py::arg("mask"), py::arg("out"), py::arg("stream"));
+  m.def("trace_cuda", &trace_cuda, py::arg("jobs"), py::arg("miss"), py::arg("prob_cost"),
+        py::arg("jump"), py::arg("follow"), py::arg("band_threshold"), py::arg("max_half_width"),
+        py::arg("stream"));
+  m.attr("CUDA_MAX_TRACE_COLUMNS") = veernet::cuda::max_trace_columns();
 #else
   info["cuda"] = false;
   info["cuda_compiler"] = py::none();
@@ -117,6 +211,7 @@ PYBIND11_MODULE(_core, m) {
   m.def("cuda_count_nonzero", [](const py::array&) -> std::int64_t {
     throw std::runtime_error("veernet was built without CUDA support (VEERNET_CUDA=OFF or no nvcc)");
   });
+  m.attr("CUDA_MAX_TRACE_COLUMNS") = 0;
 #endif
   m.attr("BUILD_INFO") = info;
 }

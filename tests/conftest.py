@@ -22,22 +22,10 @@ class Case:
     reference: Path
 
 
-def _toml(v):
-    if isinstance(v, str):
-        return '"' + v + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(_toml(x) for x in v) + "]"
-    return repr(v)
-
-
 def write_layout(layout: dict, path: Path) -> Path:
-    out = ["[well]"] + [f"{k} = {_toml(v)}" for k, v in layout["well"].items()]
-    out += ["[depth]"] + [f"{k} = {_toml(v)}" for k, v in layout["depth"].items()]
-    for t in layout["tracks"]:
-        out += ["[[tracks]]"] + [f"{k} = {_toml(v)}" for k, v in t.items() if k != "curves"]
-        for c in t["curves"]:
-            out += ["[[tracks.curves]]"] + [f"{k} = {_toml(v)}" for k, v in c.items()]
-    path.write_text("\n".join(out) + "\n")
+    from veernet.layout import dumps_layout
+
+    path.write_text(dumps_layout(layout))
     return path
 
 

@@ -11,31 +11,12 @@ import numpy as np
 from PIL import Image
 
 from veernet.las import write_las
+from veernet.layout import dumps_layout
 from veernet.render import CurveDraw, TrackDraw, render_log
 
 ROOT = Path(__file__).resolve().parents[1]
 SRC = ROOT.parent / "shared/data/las/eastrock_lauren_P-135.las"
 TOP, BOTTOM = 700.0, 760.0
-
-
-def toml_value(v):
-    if isinstance(v, str):
-        return '"' + v.replace('"', '\\"') + '"'
-    if isinstance(v, list):
-        return "[" + ", ".join(toml_value(x) for x in v) + "]"
-    return repr(float(v)) if isinstance(v, float) else str(v)
-
-
-def to_toml(layout):
-    out = ["[well]"] + [f"{k} = {toml_value(v)}" for k, v in layout["well"].items()]
-    out += ["", "[depth]"] + [f"{k} = {toml_value(v)}" for k, v in layout["depth"].items()]
-    for t in layout["tracks"]:
-        out += ["", "[[tracks]]"] + [
-            f"{k} = {toml_value(v)}" for k, v in t.items() if k != "curves"
-        ]
-        for c in t["curves"]:
-            out += ["", "  [[tracks.curves]]"] + [f"  {k} = {toml_value(v)}" for k, v in c.items()]
-    return "\n".join(out) + "\n"
 
 
 las = lasio.read(str(SRC), engine="normal")
@@ -70,7 +51,7 @@ tracks = [
 ]
 r = render_log(tracks, TOP, BOTTOM, well=well)
 Image.fromarray(r.image).save(ROOT / "examples/lauren_700-760m.png", optimize=True)
-(ROOT / "examples/lauren_700-760m.toml").write_text(to_toml(r.layout))
+(ROOT / "examples/lauren_700-760m.toml").write_text(dumps_layout(r.layout))
 sel = (d >= TOP - 1) & (d <= BOTTOM + 1)
 write_las(
     ROOT / "examples/lauren_700-760m_reference.las",

@@ -42,4 +42,50 @@ VEERNET_HD std::int64_t step_cost(bool covered_x, bool covered_x1, const TraceCo
   return (covered_x && covered_x1) ? c.follow : c.jump;
 }
 
+// Tie rules of the row step, in one place for every implementation.  A predecessor
+// from the left replaces the best so far when it is no worse (so the nearest wins); from
+// the right likewise.  Between the best from the left (cost f, column fa) and from the
+// right (g, ga) of column x: the cheaper, then the nearer, then the left one.
+VEERNET_HD bool replaces_best(std::int64_t candidate, std::int64_t best) {
+  return candidate <= best;
+}
+
+VEERNET_HD bool take_left(std::int64_t f, std::int64_t g, std::int64_t fa, std::int64_t ga,
+                          std::int64_t x) {
+  if (f != g) return f < g;
+  return (x - fa) <= (ga - x);
+}
+
+// Sub-pixel centre of row `s` (skeleton bytes) / `p` (probabilities, or null) at the
+// path's column c, given the path's columns in the rows before and after.  The skeleton
+// run through c, clipped to where the path comes from and goes to (a steep stretch drawn
+// as a long run in one row counts only its part between the neighbouring rows'
+// positions; a horizontal grid line crossing the curve does not count at all), widened
+// by the band of probability >= band_threshold (at most max_half_width pixels each
+// side); the probability-weighted centroid of that interval, or the run's midpoint
+// without probabilities.  The caller has checked that s[c] is set.
+VEERNET_HD double refine_centre(const std::uint8_t* s, const float* p, std::int64_t cols,
+                                std::int64_t c, std::int64_t before, std::int64_t after,
+                                float band_threshold, int max_half_width) {
+  std::int64_t a = c < before ? c : before;
+  a = a < after ? a : after;
+  std::int64_t b = c > before ? c : before;
+  b = b > after ? b : after;
+  std::int64_t sl = c, sr = c;
+  while (sl - 1 >= a && s[sl - 1]) --sl;
+  while (sr + 1 <= b && s[sr + 1]) ++sr;
+  const double mid = 0.5 * static_cast<double>(sl + sr);
+  if (!p) return mid;
+  std::int64_t lo = sl, hi = sr;
+  while (lo - 1 >= 0 && sl - (lo - 1) <= max_half_width && p[lo - 1] >= band_threshold) --lo;
+  while (hi + 1 < cols && (hi + 1) - sr <= max_half_width && p[hi + 1] >= band_threshold) ++hi;
+  double sw = 0.0, swx = 0.0;
+  for (std::int64_t k = lo; k <= hi; ++k) {
+    const double w = (p[k] > 0.0f) ? static_cast<double>(p[k]) : 0.0;
+    sw += w;
+    swx += w * static_cast<double>(k);
+  }
+  return (sw > 0.0) ? swx / sw : mid;
+}
+
 }  // namespace veernet

@@ -58,7 +58,7 @@ void trace(const std::uint8_t* skel, std::int64_t skel_stride, const float* prob
     std::int32_t arg = 0;
     for (std::size_t x = 0; x < W; ++x) {
       const std::int64_t m = D[x] - C[x];
-      if (m <= best) {
+      if (replaces_best(m, best)) {
         best = m;
         arg = static_cast<std::int32_t>(x);
       }
@@ -69,7 +69,7 @@ void trace(const std::uint8_t* skel, std::int64_t skel_stride, const float* prob
     best = std::numeric_limits<std::int64_t>::max();
     for (std::size_t x = W; x-- > 0;) {
       const std::int64_t m = D[x] + C[x];
-      if (m <= best) {
+      if (replaces_best(m, best)) {
         best = m;
         arg = static_cast<std::int32_t>(x);
       }
@@ -78,13 +78,7 @@ void trace(const std::uint8_t* skel, std::int64_t skel_stride, const float* prob
     }
     std::uint16_t* bp = back.data() + static_cast<std::size_t>(r) * W;
     for (std::size_t x = 0; x < W; ++x) {
-      const std::int64_t xi = static_cast<std::int64_t>(x);
-      bool left;
-      if (fval[x] != gval[x]) {
-        left = fval[x] < gval[x];
-      } else {
-        left = (xi - farg[x]) <= (garg[x] - xi);
-      }
+      const bool left = take_left(fval[x], gval[x], farg[x], garg[x], static_cast<std::int64_t>(x));
       bp[x] = static_cast<std::uint16_t>(left ? farg[x] : garg[x]);
       D[x] = (left ? fval[x] : gval[x]) + cell(r, x);
     }
@@ -99,12 +93,7 @@ void trace(const std::uint8_t* skel, std::int64_t skel_stride, const float* prob
     if (r > 0) x = back[static_cast<std::size_t>(r) * W + static_cast<std::size_t>(x)];
   }
 
-  // Sub-pixel refinement.  The skeleton run through the path, clipped to where the path
-  // comes from and goes to (so a steep stretch, drawn as a long run in one row, counts
-  // only its part between the neighbouring rows' positions, and a horizontal grid line
-  // crossing the curve does not count at all), widened by the band of probability at
-  // least `band_threshold` on each side; the centre is the probability-weighted
-  // centroid of that interval, or the run's midpoint without probabilities.
+  // Sub-pixel refinement (trace_rule.h).
   for (std::int64_t r = 0; r < rows; ++r) {
     const std::int64_t c = path[r];
     const std::uint8_t* s = skel + r * skel_stride;
@@ -114,26 +103,8 @@ void trace(const std::uint8_t* skel, std::int64_t skel_stride, const float* prob
     }
     const std::int64_t before = r > 0 ? path[r - 1] : c;
     const std::int64_t after = r + 1 < rows ? path[r + 1] : c;
-    const std::int64_t a = std::min({before, after, c}), b = std::max({before, after, c});
-    std::int64_t sl = c, sr = c;
-    while (sl - 1 >= a && s[sl - 1]) --sl;
-    while (sr + 1 <= b && s[sr + 1]) ++sr;
-    const double mid = 0.5 * static_cast<double>(sl + sr);
-    if (!prob) {
-      centre[r] = mid;
-      continue;
-    }
-    const float* p = prob + r * prob_stride;
-    std::int64_t lo = sl, hi = sr;
-    while (lo - 1 >= 0 && sl - (lo - 1) <= max_half_width && p[lo - 1] >= band_threshold) --lo;
-    while (hi + 1 < cols && (hi + 1) - sr <= max_half_width && p[hi + 1] >= band_threshold) ++hi;
-    double sw = 0.0, swx = 0.0;
-    for (std::int64_t k = lo; k <= hi; ++k) {
-      const double w = (p[k] > 0.0f) ? static_cast<double>(p[k]) : 0.0;
-      sw += w;
-      swx += w * static_cast<double>(k);
-    }
-    centre[r] = (sw > 0.0) ? swx / sw : mid;
+    centre[r] = refine_centre(s, prob ? prob + r * prob_stride : nullptr, cols, c, before, after,
+                              band_threshold, max_half_width);
   }
 }
 

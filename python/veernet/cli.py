@@ -55,6 +55,7 @@ def _digitize(args: argparse.Namespace) -> int:
     from .pipeline import digitize
     from .qc import write_qc
     from .scan import ScanError, load_scan
+    from .segment import ModelError
 
     try:
         scan = load_scan(args.scan, page=args.page)
@@ -74,7 +75,7 @@ def _digitize(args: argparse.Namespace) -> int:
             result.to_json(args.json)
         if args.qc:
             write_qc(args.qc, scan.image, result)
-    except (ScanError, LayoutError, OutputError, ValueError) as exc:
+    except (ScanError, LayoutError, OutputError, ModelError, ValueError) as exc:
         # Layout and output errors name their file; the rest happen on the scan.
         named = isinstance(exc, (ScanError, LayoutError, OutputError))
         print(f"veernet: error: {exc if named else f'{args.scan}: {exc}'}", file=sys.stderr)
@@ -140,6 +141,25 @@ def _eval(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _synth(args: argparse.Namespace) -> int:
+    from .synth import generate, write_case
+
+    for i in range(args.count):
+        seed = args.seed + i
+        write_case(generate(seed, las_dir=args.las_dir), args.outdir, f"synth_{seed:07d}")
+    print(f"wrote {args.count} log(s) to {args.outdir}")
+    return EXIT_OK
+
+
+def _train(args: argparse.Namespace) -> int:
+    try:
+        from .train import main_train
+    except ImportError as exc:  # pragma: no cover
+        print(f"veernet: error: training needs the train extra ({exc})", file=sys.stderr)
+        return EXIT_ERROR
+    return main_train(args.config, args.out, args.device)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="veernet", description="Digitize scanned well logs into LAS curves."
@@ -156,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--reference", help="LAS file of the true curves, to score each curve")
     d.add_argument("--qc", help="PNG overlay of the recovered curves on the scan")
     d.add_argument("--json", help="result as JSON")
-    d.add_argument("--segmenter", default="auto", choices=["auto", "classical"])
+    d.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "classical"])
     d.add_argument("--device", default="auto", choices=["auto", "cpu"])
     d.add_argument(
         "--step", type=float, help="depth step (layout units; default 0.5 ft or 0.1524 m)"
@@ -168,11 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     d.set_defaults(func=_digitize)
     e = sub.add_parser("eval", help="score a folder of scans with ground truth")
     e.add_argument("folder")
-    e.add_argument("--segmenter", default="auto", choices=["auto", "classical"])
+    e.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "classical"])
     e.add_argument("--json", help="write the per-curve table and summary as JSON")
     e.add_argument("--min-r2", type=float, default=0.85)
     e.add_argument("--min-coverage", type=float, default=0.9)
     e.set_defaults(func=_eval)
+    s = sub.add_parser("synth", help="render synthetic logs with layout, reference LAS and labels")
+    s.add_argument("outdir")
+    s.add_argument("--count", type=int, default=10)
+    s.add_argument("--seed", type=int, default=0)
+    s.add_argument("--las-dir", default=None, help="real LAS files to draw curves from")
+    s.set_defaults(func=_synth)
+    tr = sub.add_parser("train", help="train the segmenter and export ONNX (needs the train extra)")
+    tr.add_argument("--config", required=True)
+    tr.add_argument("--out", default="engine")
+    tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
+    tr.set_defaults(func=_train)
     args = parser.parse_args(argv)
     return int(args.func(args))
 

@@ -21,7 +21,6 @@ import numpy as np
 
 from .gate import FitGate
 from .pipeline import digitize
-from .segment import Segmenter
 
 SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
@@ -92,44 +91,77 @@ def find_cases(folder: str | Path) -> list[tuple[Path, Path, Path]]:
     return cases
 
 
-def evaluate(
-    folder: str | Path, *, segmenter: str | Segmenter = "auto", gate: FitGate | None = None
-) -> Evaluation:
+def _evaluate_case(args: tuple[Path, Path, Path, str, FitGate | None]) -> dict[str, Any]:
     from PIL import Image
 
+    scan, layout, reference, segmenter, gate = args
+    try:
+        # The baseline cannot separate curves; it is scored on every curve anyway.
+        result = digitize(
+            scan,
+            layout,
+            segmenter=segmenter,
+            reference=reference,
+            gate=gate,
+            keep_masks=True,
+            one_class_per_track=False,
+            allow_empty=True,
+        )
+    except (ValueError, OSError, RuntimeError) as exc:
+        return {"failure": {"case": scan.name, "error": str(exc)}}
+    curves: list[dict[str, Any]] = []
+    counts: dict[str, MaskCounts] = {}
+    truths: dict[str, np.ndarray] = {}
+    for c in result.curves:
+        style = c.spec.style
+        if style not in truths:
+            path = scan.with_name(f"{scan.stem}_mask_{style}.png")
+            if path.exists():
+                truths[style] = np.asarray(Image.open(path)) > 0
+        if style in truths and c.mask is not None:
+            r0, r1 = result.rows
+            truth = truths[style][r0:r1, c.mask_col0 : c.mask_col0 + c.mask.shape[1]]
+            counts.setdefault(style, MaskCounts()).add(c.mask, truth)
+        q = c.qc
+        curves.append(
+            {
+                "case": scan.name,
+                "mnemonic": c.mnemonic,
+                "track": c.track,
+                "style": style,
+                "r2": q.r2,
+                "mae": q.mae,
+                "coverage": q.coverage,
+                "status": q.status,
+                "reason": q.reason,
+            }
+        )
+    return {"curves": curves, "counts": counts}
+
+
+def evaluate(
+    folder: str | Path, *, segmenter: str = "auto", gate: FitGate | None = None, workers: int = 1
+) -> Evaluation:
+    """Digitize every case in ``folder`` and collect both kinds of number.
+
+    ``workers`` > 1 spreads the cases over processes (set VEERNET_ORT_THREADS=1 then).
+    """
     ev = Evaluation()
-    for scan, layout, reference in find_cases(folder):
-        ev.cases += 1
-        try:
-            result = digitize(
-                scan, layout, segmenter=segmenter, reference=reference, gate=gate, keep_masks=True
-            )
-        except (ValueError, OSError) as exc:
-            ev.failures.append({"case": scan.name, "error": str(exc)})
+    jobs = [(s, lay, ref, segmenter, gate) for s, lay, ref in find_cases(folder)]
+    ev.cases = len(jobs)
+    if workers > 1:
+        import multiprocessing as mp
+
+        with mp.get_context("spawn").Pool(workers) as pool:
+            outcomes = pool.map(_evaluate_case, jobs, chunksize=1)
+    else:
+        outcomes = [_evaluate_case(j) for j in jobs]
+    for out in outcomes:
+        if "failure" in out:
+            ev.failures.append(out["failure"])
             continue
-        truths: dict[str, np.ndarray] = {}
-        for c in result.curves:
-            style = c.spec.style
-            if style not in truths:
-                path = scan.with_name(f"{scan.stem}_mask_{style}.png")
-                if path.exists():
-                    truths[style] = np.asarray(Image.open(path)) > 0
-            if style in truths and c.mask is not None:
-                r0, r1 = result.rows
-                truth = truths[style][r0:r1, c.mask_col0 : c.mask_col0 + c.mask.shape[1]]
-                ev.masks[style].add(c.mask, truth)
-            q = c.qc
-            ev.curves.append(
-                {
-                    "case": scan.name,
-                    "mnemonic": c.mnemonic,
-                    "track": c.track,
-                    "style": style,
-                    "r2": q.r2,
-                    "mae": q.mae,
-                    "coverage": q.coverage,
-                    "status": q.status,
-                    "reason": q.reason,
-                }
-            )
+        ev.curves.extend(out["curves"])
+        for style, m in out["counts"].items():
+            acc = ev.masks[style]
+            acc.tp, acc.fp, acc.fn = acc.tp + m.tp, acc.fp + m.fp, acc.fn + m.fn
     return ev

@@ -400,3 +400,30 @@ def _parse_curve(c: Any, where: str, problems: list[str]) -> CurveSpec | None:
         str(style),
         str(c.get("description", "")),
     )
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, str):
+        return json.dumps(v)  # a JSON string is a valid TOML basic string
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, float):
+        return repr(v)
+    return str(v)
+
+
+def dumps_layout(layout: Mapping[str, Any]) -> str:
+    """A layout dict (the schema above) as TOML text that :func:`load_layout` reads back."""
+    out: list[str] = []
+    if layout.get("well"):
+        out += ["[well]"] + [f"{k} = {_toml_value(v)}" for k, v in layout["well"].items()] + [""]
+    out += ["[depth]"] + [f"{k} = {_toml_value(v)}" for k, v in layout["depth"].items()]
+    for t in layout["tracks"]:
+        out += ["", "[[tracks]]"] + [
+            f"{k} = {_toml_value(v)}" for k, v in t.items() if k != "curves"
+        ]
+        for c in t["curves"]:
+            out += ["", "  [[tracks.curves]]"] + [f"  {k} = {_toml_value(v)}" for k, v in c.items()]
+    return "\n".join(out) + "\n"

@@ -18,7 +18,7 @@ from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
 from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve
 from .scan import Scan, ScanError, load_scan
-from .segment import ClassicalSegmenter, Segmenter, segment_region
+from .segment import Segmenter, get_segmenter, segment_region
 from .thinning import thin
 from .tracing import TraceParams, trace
 
@@ -109,13 +109,6 @@ def _json_number(v: Any) -> Any:
     return v
 
 
-def _segmenter(name: str) -> Segmenter:
-    if name in ("auto", "classical"):
-        # The learned ONNX model is not shipped yet: auto means classical until it is.
-        return ClassicalSegmenter()
-    raise ValueError(f"segmenter {name!r} is not available (choose auto or classical)")
-
-
 def digitize(
     image: str | Path | npt.NDArray[np.uint8] | Scan,
     layout: str | Path | dict[str, Any] | Layout,
@@ -129,6 +122,8 @@ def digitize(
     gate: FitGate | None = None,
     trace_params: TraceParams | None = None,
     keep_masks: bool = False,
+    one_class_per_track: bool = True,
+    allow_empty: bool = False,
 ) -> Result:
     """Digitize every curve of ``layout`` from a scan.
 
@@ -136,13 +131,19 @@ def digitize(
     ----------
     image : path, Scan or (rows, cols) uint8 array (0 = black ink)
     layout : path to a TOML layout, a dict of the same schema, or a Layout
-    segmenter : "auto", "classical", or a Segmenter object
+    segmenter : "auto" (the shipped learned model), "onnx" (the same), "classical" (the
+        baseline, no model needed), or a Segmenter object
     device : "auto" or "cpu" ("gpu" needs the GPU build of a later release)
     step, max_gap : depth units of the layout; defaults 0.5 ft / 0.1524 m and 1 ft / 0.3 m
     page : page of a multi-page TIFF
     reference : a LAS file of the true curves, to score each curve (R², MAE)
     gate : the acceptance rule
     keep_masks : keep each curve's class mask (``CurveResult.mask``), for evaluation
+    one_class_per_track : refuse layouts listing several curves in one track when the
+        segmenter cannot tell them apart (False: trace each anyway on the shared mask,
+        as the evaluation of the classical baseline does)
+    allow_empty : a curve with no trace at all becomes all NULL with status review
+        (default: :class:`EmptyTrackError`)
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -160,10 +161,12 @@ def digitize(
     timings["decode"] = time.perf_counter() - t0
     if device not in ("auto", "cpu"):
         raise ValueError(f"device {device!r} is not available in this build (choose auto or cpu)")
-    seg = _segmenter(segmenter) if isinstance(segmenter, str) else segmenter
+    seg = get_segmenter(segmenter) if isinstance(segmenter, str) else segmenter
     img = scan.image
     n_rows, n_cols = img.shape
-    lay.check_image(n_rows, n_cols, separates_styles=seg.separates_styles)
+    lay.check_image(
+        n_rows, n_cols, separates_styles=seg.separates_styles or not one_class_per_track
+    )
     unit = lay.depth.unit
     step = DEFAULT_STEP[unit] if step is None else step
     max_gap = DEFAULT_MAX_GAP[unit] if max_gap is None else max_gap
@@ -207,6 +210,7 @@ def digitize(
                     ref,
                     timings,
                     keep_masks,
+                    allow_empty,
                 )
             )
         del probs
@@ -236,6 +240,7 @@ def _curve(
     ref: tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]] | None,
     timings: dict[str, float],
     keep_masks: bool = False,
+    allow_empty: bool = False,
 ) -> CurveResult:
     t = time.perf_counter()
     mask = prob >= 0.5
@@ -245,7 +250,7 @@ def _curve(
     centre, path = trace(skeleton, prob, params, return_path=True)
     timings["trace"] += time.perf_counter() - t
     found = ~np.isnan(centre)
-    if not found.any():
+    if not found.any() and not allow_empty:
         raise EmptyTrackError(
             f"track {track.name}: no trace of curve {curve.mnemonic} ({curve.style}) was found; is the track empty, or the layout's columns wrong?"
         )

@@ -30,6 +30,10 @@ class CurveDraw:
     style: str = "solid"
     width: float = 3.0  # pixels
     description: str = ""
+    #: Values past the right (left) edge wrap onto a backup scale from the other edge,
+    #: as logging companies draw them; otherwise they are clipped at the edge.
+    wrap: bool = False
+    ink: int = 0  # grey level of the ink
 
 
 @dataclass
@@ -46,7 +50,11 @@ class Rendered:
     layout: dict[str, Any]
     #: Per curve, the value drawn on the depth grid of the layout (NaN where off-track).
     truth: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
+    #: Per curve: the ink actually drawn (dashes leave gaps).
     masks: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
+    #: Per style: the curves' paths as continuous strokes of their width, gaps between
+    #: dashes and dots included (the segmenter's training labels).
+    paths: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
 
 
 def render_log(
@@ -61,6 +69,9 @@ def render_log(
     well: dict[str, str] | None = None,
     noise: float = 0.0,
     seed: int = 0,
+    paper: int = 255,
+    grid_ink: int = 140,
+    depth_numbers: bool = False,
 ) -> Rendered:
     """Draw ``tracks`` between depths ``top`` and ``bottom`` (``unit``) on white paper.
 
@@ -73,9 +84,11 @@ def render_log(
 
     rows = int(math.ceil((bottom - top) * px_per_unit)) + 2 * margin
     width = margin * 2 + sum(t.width for t in tracks) + gap * (len(tracks) - 1)
-    im = Image.new("L", (width, rows), 255)
+    im = Image.new("L", (width, rows), paper)
     draw = ImageDraw.Draw(im)
     masks: dict[str, Image.Image] = {}
+    paths: dict[str, Image.Image] = {}
+    light = min(255, grid_ink + 50)
 
     def row_of(d: Any) -> Any:
         return margin + (np.asarray(d, dtype=np.float64) - top) * px_per_unit
@@ -88,7 +101,9 @@ def render_log(
         for k in range(int(math.ceil(top)), int(math.floor(bottom)) + 1):
             y = float(row_of(k))
             w = 3 if k % 10 == 0 else 2 if k % 5 == 0 else 1
-            draw.line([(left, y), (right, y)], fill=140, width=w)
+            draw.line([(left, y), (right, y)], fill=grid_ink, width=w)
+            if depth_numbers and left == margin and k % 5 == 0:
+                draw.text((4, y - 5), f"{k}", fill=grid_ink - 60)
         # value grid
         log = track.curves and track.curves[0].scale == "log"
         if log:
@@ -101,13 +116,15 @@ def render_log(
                     if 0 < f < 1:
                         x = left + f * track.width
                         draw.line(
-                            [(x, margin), (x, rows - margin)], fill=140 if m == 1 else 190, width=1
+                            [(x, margin), (x, rows - margin)],
+                            fill=grid_ink if m == 1 else light,
+                            width=1,
                         )
         else:
             for i in range(1, track.grid_divisions):
                 x = left + i * track.width / track.grid_divisions
-                draw.line([(x, margin), (x, rows - margin)], fill=150, width=1)
-        draw.rectangle([left, margin, right, rows - margin], outline=60, width=2)
+                draw.line([(x, margin), (x, rows - margin)], fill=grid_ink, width=1)
+        draw.rectangle([left, margin, right, rows - margin], outline=max(0, grid_ink - 80), width=2)
 
         spec = []
         for curve in track.curves:
@@ -116,12 +133,18 @@ def render_log(
             d = curve.depth
             inside = (d >= top) & (d <= bottom) & ~np.isnan(curve.value)
             frac = _fraction(curve, curve.value)
+            if curve.wrap:
+                frac = np.where((frac > 1.0) | (frac < 0.0), np.mod(frac, 1.0), frac)
             xs = left + np.clip(frac, 0.0, 1.0) * track.width
             ys = row_of(d)
-            pts = list(zip(xs[inside].tolist(), ys[inside].tolist(), strict=True))
-            for seg in _segments(pts, curve.style, curve.width):
-                draw.line(seg, fill=0, width=int(round(curve.width)), joint="curve")
-                mdraw.line(seg, fill=1, width=int(round(curve.width)), joint="curve")
+            path = paths.setdefault(curve.style, Image.new("1", (width, rows), 0))
+            pdraw = ImageDraw.Draw(path)
+            lw = max(1, int(round(curve.width)))
+            for piece in _pieces(xs, ys, inside, track.width if curve.wrap else None):
+                for seg in _segments(piece, curve.style, curve.width):
+                    draw.line(seg, fill=curve.ink, width=lw, joint="curve")
+                    mdraw.line(seg, fill=1, width=lw, joint="curve")
+                pdraw.line(piece, fill=1, width=lw, joint="curve")
             masks[curve.mnemonic] = mask
             spec.append(
                 {
@@ -155,7 +178,39 @@ def render_log(
     for track in tracks:
         for curve in track.curves:
             truth[curve.mnemonic] = curve.value.copy()
-    return Rendered(img, layout, truth, {k: np.asarray(v, dtype=bool) for k, v in masks.items()})
+    return Rendered(
+        img,
+        layout,
+        truth,
+        {k: np.asarray(v, dtype=bool) for k, v in masks.items()},
+        {k: np.asarray(v, dtype=bool) for k, v in paths.items()},
+    )
+
+
+def _pieces(
+    xs: npt.NDArray[np.float64],
+    ys: npt.NDArray[np.float64],
+    inside: npt.NDArray[np.bool_],
+    wrap_width: float | None,
+) -> list[list[tuple[float, float]]]:
+    """Split the drawn polyline where data is missing or (``wrap_width``) where it wraps."""
+    pieces: list[list[tuple[float, float]]] = []
+    cur: list[tuple[float, float]] = []
+    prev_x = None
+    for x, y, ok in zip(xs.tolist(), ys.tolist(), inside.tolist(), strict=True):
+        wrapped = (
+            wrap_width is not None and prev_x is not None and abs(x - prev_x) > 0.6 * wrap_width
+        )
+        if not ok or wrapped:
+            if len(cur) > 1:
+                pieces.append(cur)
+            cur = []
+        if ok:
+            cur.append((x, y))
+        prev_x = x if ok else None
+    if len(cur) > 1:
+        pieces.append(cur)
+    return pieces
 
 
 def _fraction(curve: CurveDraw, value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:

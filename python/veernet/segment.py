@@ -9,7 +9,9 @@ learned ONNX model drops in beside the classical baseline.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Iterator, Sequence
+from pathlib import Path
 from typing import Protocol
 
 import numpy as np
@@ -165,3 +167,83 @@ def segment_region(
             weight[r : r + th, c : c + tw] += win
     acc /= np.maximum(weight, 1e-12)
     return acc
+
+
+class ModelError(RuntimeError):
+    """A segmenter model file that is missing, unreadable or not a veernet model."""
+
+
+class OnnxSegmenter:
+    """The learned segmenter, run by ONNX Runtime (CPU by default).
+
+    Parameters
+    ----------
+    model : path to the ONNX file (default: the model shipped in the package)
+    providers : ONNX Runtime execution providers, in order of preference
+    threads : intra-op threads (default: ONNX Runtime's choice, all cores)
+    """
+
+    name = "onnx"
+    separates_styles = True
+
+    def __init__(
+        self,
+        model: str | Path | None = None,
+        *,
+        providers: Sequence[str] | None = None,
+        threads: int | None = None,
+    ):
+        path = Path(model) if model is not None else default_model_path()
+        if not path.is_file():
+            raise ModelError(
+                f"{path}: segmenter model not found (reinstall veernet, or use --segmenter classical)"
+            )
+        data = path.read_bytes()
+        self.path = path
+        self.digest = hashlib.sha256(data).hexdigest()[:16]
+        try:
+            import onnxruntime as ort
+
+            opts = ort.SessionOptions()
+            if threads:
+                opts.intra_op_num_threads = threads
+            self.session = ort.InferenceSession(
+                data, opts, providers=list(providers or ["CPUExecutionProvider"])
+            )
+        except ImportError:
+            raise ModelError("onnxruntime is not installed: pip install onnxruntime") from None
+        except Exception as exc:  # ORT raises its own exception types for corrupt files
+            raise ModelError(f"{path}: not a readable ONNX model ({exc})") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        try:
+            self.classes = tuple(json.loads(meta["veernet.classes"]))
+            self.tile = int(meta["veernet.tile"])
+        except (KeyError, ValueError):
+            raise ModelError(
+                f"{path}: ONNX model without veernet metadata (classes, tile)"
+            ) from None
+        self.input_name = self.session.get_inputs()[0].name
+        self.providers = self.session.get_providers()
+
+    def tile_shape(self, width: int) -> tuple[int, int]:
+        return (self.tile, self.tile)
+
+    def predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+        return np.asarray(
+            self.session.run(None, {self.input_name: np.ascontiguousarray(tiles, np.float32)})[0]
+        )
+
+
+def default_model_path() -> Path:
+    """The model shipped with the package (engine/segmenter.onnx in the repository)."""
+    return Path(__file__).resolve().parent / "engine" / "segmenter.onnx"
+
+
+def get_segmenter(name: str) -> Segmenter:
+    """``auto``: the shipped learned model if it is installed, else an error telling how to
+    fall back; ``onnx``: the learned model; ``classical``: the baseline."""
+    if name == "classical":
+        return ClassicalSegmenter()
+    if name in ("auto", "onnx"):
+        return OnnxSegmenter()
+    raise ValueError(f"segmenter {name!r} is not known (choose auto, onnx or classical)")

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
-import numpy.typing as npt
 
 from . import _core
+from ._device import current_stream, on_device, require_gpu
 
 
-def thin(mask: npt.ArrayLike, *, threads: int | None = None) -> npt.NDArray[np.bool_]:
+def thin(mask: Any, *, threads: int | None = None) -> Any:
     """Zhang-Suen thinning of a 2-D mask.
 
     The result is bit-identical to ``skimage.morphology.skeletonize(mask)`` (2-D,
@@ -18,20 +20,23 @@ def thin(mask: npt.ArrayLike, *, threads: int | None = None) -> npt.NDArray[np.b
 
     Parameters
     ----------
-    mask : (rows, cols) array of bool or uint8
+    mask : (rows, cols) array of bool or uint8, NumPy or CuPy
         Foreground where non-zero.  Any memory layout; a copy is made only when the
-        columns are not adjacent in memory.
+        columns are not adjacent in memory.  A CuPy array is thinned on its GPU, on the
+        caller's current CuPy stream, and the result is a CuPy array.
     threads : int, optional
-        Threads to use; default: all cores.  Small images use fewer.
+        CPU threads to use; default: all cores.  Small images use fewer.
 
     Returns
     -------
-    skeleton : (rows, cols) ndarray of bool
+    skeleton : (rows, cols) array of bool, on the same device as ``mask``
 
     Raises
     ------
     ValueError
         If ``mask`` is not 2-D or not of dtype bool or uint8.
+    RuntimeError
+        For a CuPy array when this build has no CUDA kernels or no GPU is usable.
 
     References
     ----------
@@ -45,6 +50,8 @@ def thin(mask: npt.ArrayLike, *, threads: int | None = None) -> npt.NDArray[np.b
     >>> veernet.thin(band).astype(int)[2]
     array([0, 1, 1, 1, 1, 1, 0])
     """
+    if on_device(mask):
+        return _thin_gpu(mask)
     arr = np.asarray(mask)
     if arr.ndim != 2:
         raise ValueError(f"thin: mask must be 2-D, got {arr.ndim}-D with shape {arr.shape}")
@@ -55,3 +62,17 @@ def thin(mask: npt.ArrayLike, *, threads: int | None = None) -> npt.NDArray[np.b
     if arr.shape[1] > 1 and arr.strides[1] != 1:
         arr = np.ascontiguousarray(arr)
     return _core.thin(arr, threads or 0)
+
+
+def _thin_gpu(mask: Any) -> Any:
+    cupy = require_gpu("thin")
+    if mask.ndim != 2:
+        raise ValueError(f"thin: mask must be 2-D, got {mask.ndim}-D with shape {mask.shape}")
+    if mask.dtype not in (cupy.bool_, cupy.uint8):
+        raise ValueError(f"thin: mask must be bool or uint8, got {mask.dtype}")
+    if mask.shape[1] > 1 and mask.strides[1] != 1:
+        mask = cupy.ascontiguousarray(mask)
+    out = cupy.empty(mask.shape, dtype=cupy.bool_)
+    if mask.size:
+        _core.thin_cuda(mask, out, current_stream(cupy))
+    return out

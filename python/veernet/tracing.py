@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
 
 from . import _core
+from ._device import current_stream, on_device, require_gpu
 
 #: Cost units per 1.0 of a cost parameter.  Costs are integers inside the tracer so that
 #: every implementation (CPU, GPU, the NumPy reference) finds the same path, ties
@@ -90,8 +92,10 @@ def trace(
 
     Parameters
     ----------
-    skeleton : (rows, cols) array of bool or uint8
+    skeleton : (rows, cols) array of bool or uint8, NumPy or CuPy
         The curve's skeleton inside one track (see :func:`veernet.thin`); rows are depth.
+        With CuPy arrays the programme runs on the GPU (same path, see
+        :func:`trace_gpu`) and the results are CuPy arrays.
     prob : (rows, cols) array of float, optional
         The curve class's probability, in [0, 1], on the same pixels.
     params : TraceParams, optional
@@ -108,6 +112,9 @@ def trace(
     path : (rows,) ndarray of int32
         Only with ``return_path``: the chosen column of every row.
     """
+    if on_device(skeleton):
+        ((centre, path),) = trace_gpu([(skeleton, prob)], params)
+        return (centre, path) if return_path else centre
     skel = np.asarray(skeleton)
     if skel.ndim != 2:
         raise ValueError(f"trace: skeleton must be 2-D, got shape {skel.shape}")
@@ -135,3 +142,57 @@ def trace(
     if skel.shape[1] == 0:
         centre[:] = np.nan
     return (centre, path) if return_path else centre
+
+
+def trace_gpu(
+    jobs: list[tuple[Any, Any]], params: TraceParams | None = None
+) -> list[tuple[Any, Any]]:
+    """Trace several (skeleton, prob) pairs of CuPy arrays at once on the GPU.
+
+    One warp per pair runs the row recurrence, so many tracks and classes share the chip;
+    the result of each is (centre, path) as CuPy arrays, path-identical to the CPU.  Runs
+    on the caller's current CuPy stream.  Tracks may be at most
+    ``veernet._core.CUDA_MAX_TRACE_COLUMNS`` (2048) pixels wide.
+    """
+    cupy = require_gpu("trace")
+    params = params or TraceParams()
+    miss, prob_cost, jump, follow = params.integer_costs()
+    calls, results = [], []
+    for skeleton, prob in jobs:
+        if skeleton.ndim != 2:
+            raise ValueError(f"trace: skeleton must be 2-D, got shape {skeleton.shape}")
+        if skeleton.dtype not in (cupy.bool_, cupy.uint8):
+            raise ValueError(f"trace: skeleton must be bool or uint8, got {skeleton.dtype}")
+        rows, cols = skeleton.shape
+        if cols > _core.CUDA_MAX_TRACE_COLUMNS:
+            raise ValueError(
+                f"trace: the GPU tracer takes tracks up to {_core.CUDA_MAX_TRACE_COLUMNS} px wide, got {cols}"
+            )
+        if cols > 1 and skeleton.strides[1] != 1:
+            skeleton = cupy.ascontiguousarray(skeleton)
+        p = None
+        if prob is not None:
+            if prob.shape != skeleton.shape:
+                raise ValueError(
+                    f"trace: prob shape {prob.shape} differs from skeleton shape {skeleton.shape}"
+                )
+            p = cupy.ascontiguousarray(prob, dtype=cupy.float32)
+        path = cupy.zeros(rows, dtype=cupy.int32)
+        centre = cupy.full(rows, cupy.nan, dtype=cupy.float64)
+        results.append((centre, path))
+        if rows and cols:
+            calls.append((skeleton, p, path, centre))
+        else:
+            path[:] = -1 if cols == 0 else 0
+    if calls:
+        _core.trace_cuda(
+            calls,
+            miss,
+            prob_cost,
+            jump,
+            follow,
+            params.band_threshold,
+            params.max_half_width,
+            current_stream(cupy),
+        )
+    return results

@@ -1,0 +1,137 @@
+"""GPU kernels against the CPU core and scikit-image, measured in one run.
+
+Prints one table: stage, size, GPU time, ratio to the CPU core, ratio to scikit-image, and
+achieved bandwidth against the device's measured copy bandwidth.  GPU times are medians of
+CUDA-event timings after warm-up; outputs are checked identical to the CPU's first.
+
+    python bench/bench_gpu.py [--repeat 20] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+
+import numpy as np
+
+
+def gpu_median(cp, fn, repeat: int) -> float:
+    fn()
+    cp.cuda.Device().synchronize()
+    times = []
+    for _ in range(repeat):
+        start, stop = cp.cuda.Event(), cp.cuda.Event()
+        start.record()
+        fn()
+        stop.record()
+        stop.synchronize()
+        times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
+    return float(np.median(times))
+
+
+def cpu_median(fn, repeat: int) -> float:
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
+
+
+def copy_bandwidth(cp) -> float:
+    """Bytes read plus bytes written per second by a 1 GiB device-to-device copy."""
+    src = cp.empty(1 << 30, dtype=cp.uint8)
+    dst = cp.empty_like(src)
+
+    def copy() -> None:
+        dst[...] = src
+
+    return 2 * src.nbytes / gpu_median(cp, copy, 10)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--repeat", type=int, default=20)
+    ap.add_argument("--json")
+    args = ap.parse_args()
+
+    import cupy as cp
+    from skimage.morphology import skeletonize
+
+    import veernet
+    from veernet.testing import curve_band_mask, track_mosaic
+
+    dev = cp.cuda.Device()
+    props = cp.cuda.runtime.getDeviceProperties(dev.id)
+    name = props["name"].decode() if isinstance(props["name"], bytes) else props["name"]
+    # Copy bandwidth: bytes read plus bytes written by a large device-to-device copy.
+    copy_bw = copy_bandwidth(cp)
+
+    rng = np.random.default_rng(2026)
+    rows = []
+    for n in (4096, 1024):
+        mask = track_mosaic(n, n, rng)
+        d_mask = cp.asarray(mask)
+        if not np.array_equal(cp.asnumpy(veernet.thin(d_mask)), veernet.thin(mask)):
+            raise SystemExit(f"MISMATCH: GPU and CPU thinning differ on the {n}x{n} mask")
+        t_gpu = gpu_median(cp, lambda m=d_mask: veernet.thin(m), args.repeat)
+        t_cpu = cpu_median(lambda m=mask: veernet.thin(m), 7)
+        t_sk = cpu_median(lambda m=mask: skeletonize(m), 3)
+        touched = 2 * mask.size  # read the byte mask, write the byte skeleton
+        rows.append(("thin", f"{n}x{n}", t_gpu, t_cpu, t_sk, touched / t_gpu))
+
+    for n_rows, cols in ((40_000, 400), (40_000, 1000)):
+        mask, _ = curve_band_mask(n_rows, cols, rng, curves=1, swings=n_rows // 500)
+        skel = veernet.thin(mask)
+        prob = mask.astype(np.float32)
+        d_skel, d_prob = cp.asarray(skel), cp.asarray(prob)
+        _, p_gpu = veernet.trace(d_skel, d_prob, return_path=True)
+        _, p_cpu = veernet.trace(skel, prob, return_path=True)
+        if not np.array_equal(cp.asnumpy(p_gpu), p_cpu):
+            raise SystemExit("MISMATCH: GPU and CPU tracing chose different paths")
+        t_gpu = gpu_median(
+            cp, lambda s=d_skel, p=d_prob: veernet.trace(s, p), max(5, args.repeat // 4)
+        )
+        t_cpu = cpu_median(lambda s=skel, p=prob: veernet.trace(s, p), 3)
+        touched = skel.size * (1 + 4 + 2)  # skeleton, probability, back-pointers
+        rows.append(("trace", f"{n_rows}x{cols}", t_gpu, t_cpu, float("nan"), touched / t_gpu))
+
+    # Many tracks at once: 8 tracks x 2 classes of a 40,000-row log in one launch.
+    from veernet.tracing import trace_gpu
+
+    jobs = []
+    for _ in range(16):
+        mask, _ = curve_band_mask(40_000, 400, rng, curves=1, swings=80)
+        jobs.append((cp.asarray(veernet.thin(mask)), cp.asarray(mask.astype(np.float32))))
+    t_batch = gpu_median(cp, lambda: trace_gpu(jobs), 5)
+    rows.append(
+        (
+            "trace x16",
+            "16 x 40000x400",
+            t_batch,
+            float("nan"),
+            float("nan"),
+            16 * 40_000 * 400 * 7 / t_batch,
+        )
+    )
+
+    print(
+        f"device: {name}; copy bandwidth {copy_bw / 1e9:.0f} GB/s (read + write); veernet {veernet.__version__}"
+    )
+    print()
+    print("| stage | size | GPU | vs CPU core | vs scikit-image | bandwidth | of copy bw |")
+    print("|---|---|---|---|---|---|---|")
+    for stage, size, t_gpu, t_cpu, t_sk, bw in rows:
+        print(
+            f"| {stage} | {size} | {1e3 * t_gpu:.3f} ms | {t_cpu / t_gpu:.1f}x | {t_sk / t_gpu:.1f}x | "
+            f"{bw / 1e9:.1f} GB/s | {100 * bw / copy_bw:.1f} % |"
+        )
+    if args.json:
+        with open(args.json, "w") as fh:
+            json.dump({"device": name, "copy_bw": copy_bw, "rows": rows}, fh, indent=2)
+
+
+if __name__ == "__main__":
+    main()

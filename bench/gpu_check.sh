@@ -1,0 +1,64 @@
+#!/usr/bin/env bash
+# One call on a GPU machine with nothing installed beyond the repository and the image:
+# build the package for the GPU, run the GPU tests and benchmarks, and (with
+# VEERNET_TRAIN=1) train the segmenter and measure it on the validation set, all within
+# about 8 minutes.  Results go to $OUT (or ./gpu_out).  A short table is printed last.
+#
+# Carried beside the repository (ignored by git): .carry/whl (lasio wheel) and
+# .carry/las (the shared LAS files), see CONTRIBUTING.md.
+set -uo pipefail
+OUT=${OUT:-gpu_out}
+mkdir -p "$OUT"
+T0=$(date +%s)
+stamp() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
+PY=${PYTHON:-python3}
+
+if ls .carry/whl/*.whl >/dev/null 2>&1; then
+  $PY -m pip install -q --no-index --no-deps --no-compile --target /tmp/site .carry/whl/*.whl && export PYTHONPATH=/tmp/site
+fi
+nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader | tee "$OUT/device.txt"
+
+stamp "building (CUDA for sm_90 only)"
+$PY -m pip install -q --no-build-isolation --no-deps -C cmake.define.CMAKE_CUDA_ARCHITECTURES=90-real . \
+  > "$OUT/build.log" 2>&1 || { tail -40 "$OUT/build.log"; exit 1; }
+cd /tmp  # import the installed package, not the source tree
+$PY -c "import veernet, json; print(json.dumps(veernet.build_info()))" | tee "$OUT/build_info.json"
+cd - >/dev/null
+
+LAS=.carry/las
+TRAIN_PID=""
+if [ "${VEERNET_TRAIN:-0}" = "1" ]; then
+  stamp "training in the background"
+  sed -e "s|^las_dir = .*|las_dir = \"$LAS\"|" -e "s|^workers = .*|workers = ${TRAIN_WORKERS:-12}|" \
+    ${TRAIN_CONFIG:-engine/train_config.toml} > "$OUT/train_config_device.toml"
+  (PYTHONUNBUFFERED=1 timeout ${TRAIN_LIMIT:-330} $PY -m veernet.cli train --config "$OUT/train_config_device.toml" \
+     --out "$OUT/model" --device cuda > "$OUT/train.log" 2>&1) &
+  TRAIN_PID=$!
+fi
+
+stamp "GPU tests"
+PYTHONUNBUFFERED=1 timeout 240 $PY -m pytest -q -p no:cacheprovider tests/test_gpu.py tests/test_thin.py tests/test_trace.py \
+  > "$OUT/gpu_tests.log" 2>&1
+echo "tests exit $?" >> "$OUT/gpu_tests.log"
+tail -3 "$OUT/gpu_tests.log"
+
+stamp "GPU benchmarks"
+PYTHONUNBUFFERED=1 timeout 150 $PY bench/bench_gpu.py --json "$OUT/bench_gpu.json" > "$OUT/bench_gpu.txt" 2>&1
+echo "bench exit $?" >> "$OUT/bench_gpu.txt"
+
+if [ -n "$TRAIN_PID" ]; then
+  stamp "waiting for training"
+  wait "$TRAIN_PID"; echo "train exit $?" >> "$OUT/train.log"
+  tail -4 "$OUT/train.log"
+  if [ -f "$OUT/model/segmenter.onnx" ]; then
+    stamp "validation (learned and classical)"
+    mkdir -p engine && cp "$OUT/model/segmenter.onnx" engine/segmenter.onnx
+    $PY -m pip install -q --no-build-isolation --no-deps -C cmake.define.CMAKE_CUDA_ARCHITECTURES=90-real . >> "$OUT/build.log" 2>&1
+    PYTHONUNBUFFERED=1 timeout ${VAL_LIMIT:-150} $PY tools/validate_model.py /tmp/val/cases --count ${VAL_COUNT:-200} \
+      --workers 15 --las-dir "$LAS" --out "$OUT" > "$OUT/validation.log" 2>&1
+    echo "validation exit $?" >> "$OUT/validation.log"
+    tail -3 "$OUT/validation.log" | cut -c1-600
+  fi
+fi
+stamp "done"
+cat "$OUT/bench_gpu.txt"

@@ -1,0 +1,345 @@
+"""Train: the VeerNet-style segmenter (PyTorch, optional ``train`` extra) and its ONNX export.
+
+``veernet train --config engine/train_config.toml`` trains from synthetic logs generated on
+the fly (seeds from ``train_seed`` upwards; validation uses seeds from ``VALIDATION_SEED``
+upwards, never reached by training), then exports ONNX with metadata.  Reproducible from the
+seed and the committed config (bit-exact on the same machine and library versions).
+"""
+
+from __future__ import annotations
+
+import collections
+import hashlib
+import itertools
+import json
+import sys
+import time
+from collections.abc import Generator
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+from .segment import CLASSES
+
+#: Validation logs use seeds from here on; training seeds stay below.
+VALIDATION_SEED = 1_000_000
+
+
+@dataclass
+class TrainConfig:
+    seed: int = 0
+    train_seed: int = 0
+    tile: int = 256
+    channels: tuple[int, ...] = (8, 16, 32, 64)
+    attention: bool = True
+    loss: str = "tversky"  # "tversky", "dice" or "ce"
+    tversky_alpha: float = 0.3  # weight of false positives
+    tversky_beta: float = 0.7  # weight of false negatives: recall first
+    lr: float = 3e-3
+    batch: int = 16
+    steps: int = 3000
+    logs_per_shard: int = 24
+    tiles_per_log: int = 24
+    las_dir: str = "../shared/data/las"
+    threads: int = 2
+    workers: int = 0  # processes generating shards ahead of training (0: in-process)
+    passes_per_shard: int = 1  # times each shard's tiles are visited before the next
+
+    @classmethod
+    def load(cls, path: str | Path) -> TrainConfig:
+        data = tomllib.loads(Path(path).read_text())
+        known = {f.name for f in fields(cls)}
+        unknown = set(data) - known
+        if unknown:
+            raise ValueError(f"{path}: unknown keys {sorted(unknown)}")
+        if "channels" in data:
+            data["channels"] = tuple(data["channels"])
+        return cls(**data)
+
+    def digest(self) -> str:
+        return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
+
+
+def build_model(cfg: TrainConfig) -> Any:
+    import torch
+    from torch import nn
+
+    def block(cin: int, cout: int) -> nn.Module:
+        g = max(1, cout // 8)
+        return nn.Sequential(
+            nn.Conv2d(cin, cout, 3, padding=1, bias=False),
+            nn.GroupNorm(g, cout),
+            nn.ReLU(inplace=True),
+            nn.Conv2d(cout, cout, 3, padding=1, bias=False),
+            nn.GroupNorm(g, cout),
+            nn.ReLU(inplace=True),
+        )
+
+    class Attention(nn.Module):
+        """Single-head self-attention over the bottleneck positions (global context)."""
+
+        def __init__(self, c: int):
+            super().__init__()
+            self.qkv = nn.Conv2d(c, 3 * c, 1)
+            self.out = nn.Conv2d(c, c, 1)
+            self.scale = c**-0.5
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            n, c, h, w = x.shape
+            q, k, v = self.qkv(x).reshape(n, 3, c, h * w).unbind(1)
+            a = torch.softmax(torch.einsum("ncq,nck->nqk", q, k) * self.scale, dim=-1)
+            y = torch.einsum("nqk,nck->ncq", a, v).reshape(n, c, h, w)
+            return x + self.out(y)
+
+    class UNet(nn.Module):
+        def __init__(self, ch: tuple[int, ...], attention: bool):
+            super().__init__()
+            self.enc = nn.ModuleList()
+            cin = 1
+            for c in ch:
+                self.enc.append(block(cin, c))
+                cin = c
+            self.att = Attention(ch[-1]) if attention else nn.Identity()
+            self.up = nn.ModuleList()
+            self.dec = nn.ModuleList()
+            for c_hi, c_lo in zip(ch[-2::-1], ch[:0:-1], strict=True):
+                self.up.append(nn.ConvTranspose2d(c_lo, c_hi, 2, stride=2))
+                self.dec.append(block(2 * c_hi, c_hi))
+            self.head = nn.Conv2d(ch[0], len(CLASSES) - 1, 1)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            # input: grey in [0, 1], 1 = paper; the network sees ink as positive
+            h = 1.0 - x
+            skips = []
+            for i, enc in enumerate(self.enc):
+                h = enc(h)
+                if i < len(self.enc) - 1:
+                    skips.append(h)
+                    h = nn.functional.max_pool2d(h, 2)
+            h = self.att(h)
+            for up, dec, skip in zip(self.up, self.dec, reversed(skips), strict=True):
+                h = dec(torch.cat([up(h), skip], dim=1))
+            return self.head(h)  # logits of solid, dashed, dotted (multi-label)
+
+    return UNet(cfg.channels, cfg.attention)
+
+
+def _tiles_from_log(
+    log: Any, rng: np.random.Generator, tile: int, n: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    img = log.image
+    h, w = img.shape
+    labels = np.zeros((len(CLASSES) - 1, h, w), np.float32)
+    for i, style in enumerate(CLASSES[1:]):
+        if style in log.paths:
+            m = log.paths[style]
+            labels[i, : m.shape[0], : m.shape[1]] = m[:h, :w]
+    xs, ys = [], []
+    ink = np.argwhere(labels.any(axis=0))
+    for _ in range(n):
+        if len(ink) and rng.random() < 0.8:
+            cy, cx = ink[int(rng.integers(len(ink)))]
+            r = int(np.clip(cy - rng.integers(0, tile), 0, max(0, h - tile)))
+            c = int(np.clip(cx - rng.integers(0, tile), 0, max(0, w - tile)))
+        else:
+            r = int(rng.integers(0, max(1, h - tile + 1)))
+            c = int(rng.integers(0, max(1, w - tile + 1)))
+        x = np.full((tile, tile), 255, np.uint8)
+        y = np.zeros((len(CLASSES) - 1, tile, tile), np.float32)
+        patch = img[r : r + tile, c : c + tile]
+        x[: patch.shape[0], : patch.shape[1]] = patch
+        y[:, : patch.shape[0], : patch.shape[1]] = labels[:, r : r + tile, c : c + tile]
+        xs.append(x.astype(np.float32) / 255.0)
+        ys.append(y)
+    return np.stack(xs)[:, None], np.stack(ys)
+
+
+def make_shard(
+    cfg: TrainConfig, shard: int
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    """Tiles and labels of ``logs_per_shard`` generated logs (training seeds only)."""
+    from .synth import generate
+
+    rng = np.random.default_rng([cfg.seed, shard])
+    xs, ys = [], []
+    for i in range(cfg.logs_per_shard):
+        seed = cfg.train_seed + shard * cfg.logs_per_shard + i
+        if seed >= VALIDATION_SEED:
+            raise ValueError("training would reach the validation seeds")
+        las_dir = cfg.las_dir if Path(cfg.las_dir).is_dir() else None
+        log = generate(seed, las_dir=las_dir)
+        x, y = _tiles_from_log(log, rng, cfg.tile, cfg.tiles_per_log)
+        xs.append(x)
+        ys.append(y)
+    return np.concatenate(xs), np.concatenate(ys)
+
+
+def _shard_job(
+    args: tuple[TrainConfig, int],
+) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
+    return make_shard(*args)
+
+
+def _shard_stream(
+    cfg: TrainConfig,
+) -> Generator[tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]], None, None]:
+    """Shards 0, 1, 2, ... in order; with ``workers``, generated ahead in processes."""
+    if cfg.workers <= 0:
+        shard = 0
+        while True:
+            yield make_shard(cfg, shard)
+            shard += 1
+    import multiprocessing as mp
+
+    ctx = mp.get_context("spawn")
+    with ctx.Pool(cfg.workers) as pool:
+        # A bounded window of shards in flight: results are taken in order.
+        pending: collections.deque[Any] = collections.deque()
+        counter = itertools.count()
+        for _ in range(2 * cfg.workers):
+            pending.append(pool.apply_async(_shard_job, ((cfg, next(counter)),)))
+        while True:
+            result = pending.popleft().get()
+            pending.append(pool.apply_async(_shard_job, ((cfg, next(counter)),)))
+            yield result
+
+
+def loss_fn(cfg: TrainConfig, logits: Any, target: Any) -> Any:
+    import torch
+
+    if cfg.loss == "ce":
+        return torch.nn.functional.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    dims = (0, 2, 3)
+    tp = (p * target).sum(dims)
+    fp = (p * (1 - target)).sum(dims)
+    fn = ((1 - p) * target).sum(dims)
+    a, b = (0.5, 0.5) if cfg.loss == "dice" else (cfg.tversky_alpha, cfg.tversky_beta)
+    score = (tp + 1.0) / (tp + a * fp + b * fn + 1.0)
+    # a little cross-entropy keeps the background calibrated
+    return (1 - score).mean() + 0.1 * torch.nn.functional.binary_cross_entropy_with_logits(
+        logits, target
+    )
+
+
+def train(
+    cfg: TrainConfig, out_dir: str | Path, *, device: str = "auto", log: Any = print
+) -> dict[str, Any]:
+    """Train, export ``segmenter.onnx`` and ``training.json`` into ``out_dir``."""
+    import torch
+
+    torch.manual_seed(cfg.seed)
+    torch.set_num_threads(cfg.threads)
+    dev = torch.device(
+        "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
+    )
+    model = build_model(cfg).to(dev)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
+    sched = torch.optim.lr_scheduler.OneCycleLR(
+        opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1
+    )
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    shards = _shard_stream(cfg)
+    shard, pos, visits = 0, 0, 0
+    x_all, y_all = next(shards)
+    perm = np.random.default_rng([cfg.seed, 7]).permutation(len(x_all))
+    history = []
+    for step in range(cfg.steps):
+        if pos + cfg.batch > len(perm):
+            visits += 1
+            if visits >= cfg.passes_per_shard:
+                shard += 1
+                visits = 0
+                x_all, y_all = next(shards)
+            perm = np.random.default_rng([cfg.seed, 7, shard, visits]).permutation(len(x_all))
+            pos = 0
+        idx = perm[pos : pos + cfg.batch]
+        pos += cfg.batch
+        x = torch.from_numpy(x_all[idx]).to(dev)
+        y = torch.from_numpy(y_all[idx]).to(dev)
+        loss = loss_fn(cfg, model(x), y)
+        opt.zero_grad()
+        loss.backward()
+        opt.step()
+        sched.step()
+        if step % 50 == 0 or step == cfg.steps - 1:
+            history.append((step, float(loss.detach())))
+            log(
+                f"step {step:5d}  loss {float(loss.detach()):.4f}  shard {shard}  {time.perf_counter() - t0:7.1f} s"
+            )
+    shards.close()
+    seconds = time.perf_counter() - t0
+    model.eval().cpu()
+    export_onnx(model, cfg, out / "segmenter.onnx")
+    info = {
+        "config": asdict(cfg),
+        "config_digest": cfg.digest(),
+        "train_seconds": seconds,
+        "device": str(dev),
+        "torch": torch.__version__,
+        "shards": shard + 1,
+        "history": history,
+        "parameters": sum(p.numel() for p in model.parameters()),
+    }
+    (out / "training.json").write_text(json.dumps(info, indent=2))
+    return info
+
+
+def export_onnx(model: Any, cfg: TrainConfig, path: str | Path) -> None:
+    """ONNX (opset 17, dynamic batch, tile a multiple of 32) with class probabilities out."""
+    import onnx
+    import torch
+
+    class WithProbabilities(torch.nn.Module):
+        def __init__(self, net: torch.nn.Module):
+            super().__init__()
+            self.net = net
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            p = torch.sigmoid(self.net(x))
+            background = 1.0 - p.amax(dim=1, keepdim=True)
+            return torch.cat([background, p], dim=1)
+
+    wrapped = WithProbabilities(model).eval()
+    dummy = torch.ones(1, 1, cfg.tile, cfg.tile)
+    torch.onnx.export(
+        wrapped,
+        (dummy,),
+        str(path),
+        input_names=["image"],
+        output_names=["probabilities"],
+        dynamic_axes={"image": {0: "batch"}, "probabilities": {0: "batch"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    m = onnx.load(str(path))
+    meta = {
+        "veernet.classes": json.dumps(list(CLASSES)),
+        "veernet.tile": str(cfg.tile),
+        "veernet.input": "grey in [0, 1] (0 = black ink, 1 = paper), shape (N, 1, tile, tile)",
+        "veernet.output": "per-class probabilities (N, 4, tile, tile): background, solid, dashed, dotted; curve classes are independent (multi-label)",
+        "veernet.train_config_digest": cfg.digest(),
+    }
+    for k, v in meta.items():
+        entry = m.metadata_props.add()
+        entry.key, entry.value = k, v
+    onnx.save(m, str(path))
+
+
+def main_train(config: str, out: str, device: str = "auto") -> int:
+    cfg = TrainConfig.load(config)
+    info = train(cfg, out, device=device)
+    print(
+        f"trained {info['parameters']} parameters in {info['train_seconds']:.0f} s on {info['device']}; wrote {out}/segmenter.onnx"
+    )
+    return 0

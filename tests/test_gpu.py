@@ -1,0 +1,137 @@
+"""GPU twins against the CPU kernels on the same inputs.  Skipped, not faked, without a GPU."""
+
+import numpy as np
+import pytest
+from skimage.morphology import skeletonize
+
+import veernet
+from veernet import TraceParams
+from veernet._device import gpu_usable
+from veernet.testing import curve_band_mask, track_mosaic
+
+needs_gpu = pytest.mark.skipif(not gpu_usable(), reason="needs a CUDA build, CuPy and a GPU")
+
+
+class FakeDeviceArray:
+    """Looks like a GPU array to the dispatch (it never reaches a kernel here)."""
+
+    ndim, shape = 2, (4, 4)
+
+    @property
+    def __cuda_array_interface__(self):
+        return {"shape": (4, 4), "typestr": "|u1", "data": (0, False), "version": 3}
+
+
+@pytest.mark.skipif(gpu_usable(), reason="checks the error where no GPU is usable")
+def test_device_arrays_fail_clearly_at_the_call_without_a_gpu():
+    with pytest.raises(
+        RuntimeError,
+        match="thin: (veernet was built without CUDA|CuPy is not installed|no usable CUDA device)",
+    ):
+        veernet.thin(FakeDeviceArray())
+    with pytest.raises(
+        RuntimeError,
+        match="trace: (veernet was built without CUDA|CuPy is not installed|no usable CUDA device)",
+    ):
+        veernet.trace(FakeDeviceArray())
+
+
+@needs_gpu
+def test_gpu_thin_identical_on_random_masks():
+    import cupy as cp
+    from scipy import ndimage
+
+    rng = np.random.default_rng()
+    for _ in range(200):
+        rows, cols = (int(v) for v in rng.integers(1, 300, 2))
+        m = rng.random((rows, cols)) < rng.random()
+        if rng.random() < 0.5:
+            m = ndimage.binary_dilation(m, iterations=int(rng.integers(1, 4)))
+        got = veernet.thin(cp.asarray(m))
+        assert isinstance(got, cp.ndarray) and got.dtype == cp.bool_
+        np.testing.assert_array_equal(cp.asnumpy(got), veernet.thin(m))
+
+
+@needs_gpu
+@pytest.mark.parametrize("shape", [(1, 1), (1, 100), (100, 1), (33, 65), (4096, 4096)])
+def test_gpu_thin_identical_on_edge_shapes_and_pages(shape):
+    import cupy as cp
+
+    rng = np.random.default_rng()
+    m = track_mosaic(*shape, rng) if min(shape) >= 1024 else rng.random(shape) < 0.5
+    expected = skeletonize(m)
+    np.testing.assert_array_equal(cp.asnumpy(veernet.thin(cp.asarray(m))), expected)
+    full = np.ones(shape, bool)
+    np.testing.assert_array_equal(cp.asnumpy(veernet.thin(cp.asarray(full))), veernet.thin(full))
+
+
+@needs_gpu
+def test_gpu_thin_views_and_streams():
+    import cupy as cp
+
+    rng = np.random.default_rng()
+    big = (rng.random((300, 500)) < 0.4).astype(np.uint8)
+    d = cp.asarray(big)
+    with cp.cuda.Stream(non_blocking=True) as s:
+        got = veernet.thin(d[7:250, 13:400])
+        s.synchronize()
+    np.testing.assert_array_equal(cp.asnumpy(got), veernet.thin(big[7:250, 13:400]))
+    np.testing.assert_array_equal(cp.asnumpy(veernet.thin(d[:, ::3])), veernet.thin(big[:, ::3]))
+
+
+def _random_case(rng, rows, cols):
+    skel = rng.random((rows, cols)) < rng.uniform(0.0, 0.3)
+    prob = rng.random((rows, cols)).astype(np.float32) if rng.random() < 0.7 else None
+    params = TraceParams(
+        miss_cost=float(rng.uniform(0, 3)),
+        prob_weight=float(rng.uniform(0, 2)),
+        jump_cost=float(rng.choice([0.0, rng.uniform(0, 1)])),
+        follow_cost=float(rng.uniform(0, 0.1)),
+        band_threshold=float(rng.uniform(0, 1)),
+        max_half_width=int(rng.integers(0, 8)),
+    )
+    return skel, prob, params
+
+
+@needs_gpu
+def test_gpu_trace_path_identical_on_random_inputs():
+    import cupy as cp
+
+    rng = np.random.default_rng()
+    for _ in range(150):
+        rows = int(rng.integers(1, 700))
+        cols = int(rng.choice([1, 2, 31, 33, 100, 129, 257, 513, 1025, 2048]))
+        skel, prob, params = _random_case(rng, rows, cols)
+        c_cpu, p_cpu = veernet.trace(skel, prob, params, return_path=True)
+        c_gpu, p_gpu = veernet.trace(
+            cp.asarray(skel), None if prob is None else cp.asarray(prob), params, return_path=True
+        )
+        np.testing.assert_array_equal(cp.asnumpy(p_gpu), p_cpu)
+        np.testing.assert_allclose(cp.asnumpy(c_gpu), c_cpu, rtol=0, atol=1e-9, equal_nan=True)
+
+
+@needs_gpu
+def test_gpu_trace_batch_of_rendered_tracks():
+    import cupy as cp
+
+    from veernet.tracing import trace_gpu
+
+    rng = np.random.default_rng()
+    jobs, expected = [], []
+    for cols in (150, 400, 700):
+        mask, _ = curve_band_mask(5000, cols, rng, curves=2)
+        skel = veernet.thin(mask)
+        prob = mask.astype(np.float32)
+        jobs.append((cp.asarray(skel), cp.asarray(prob)))
+        expected.append(veernet.trace(skel, prob, return_path=True))
+    for (c_gpu, p_gpu), (c_cpu, p_cpu) in zip(trace_gpu(jobs), expected, strict=True):
+        np.testing.assert_array_equal(cp.asnumpy(p_gpu), p_cpu)
+        np.testing.assert_allclose(cp.asnumpy(c_gpu), c_cpu, atol=1e-9, equal_nan=True)
+
+
+@needs_gpu
+def test_gpu_count_kernel():
+    from veernet import _core
+
+    data = (np.random.default_rng().random(1_000_003) < 0.3).astype(np.uint8)
+    assert _core.cuda_count_nonzero(data) == np.count_nonzero(data)
