@@ -31,7 +31,7 @@ if [ "${VEERNET_TRAIN:-0}" = "1" ]; then
   stamp "training in the background"
   sed -e "s|^las_dir = .*|las_dir = \"$LAS\"|" -e "s|^workers = .*|workers = ${TRAIN_WORKERS:-12}|" \
     ${TRAIN_CONFIG:-engine/train_config.toml} > "$OUT/train_config_device.toml"
-  (PYTHONUNBUFFERED=1 timeout ${TRAIN_LIMIT:-330} $PY -m veernet.cli train --config "$OUT/train_config_device.toml" \
+  (PYTHONUNBUFFERED=1 VEERNET_TRAIN_TIME_LIMIT=${TRAIN_SECONDS:-240} timeout ${TRAIN_LIMIT:-330} $PY -m veernet.cli train --config "$OUT/train_config_device.toml" \
      --out "$OUT/model" --device cuda > "$OUT/train.log" 2>&1) &
   TRAIN_PID=$!
 fi

@@ -12,6 +12,7 @@ and coverage per curve, through the full digitize pipeline).
 
 from __future__ import annotations
 
+import math
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -53,27 +54,41 @@ class Evaluation:
     masks: dict[str, MaskCounts] = field(default_factory=lambda: defaultdict(MaskCounts))
 
     def summary(self) -> dict[str, Any]:
-        r2 = np.array([c["r2"] for c in self.curves if c["r2"] is not None], dtype=float)
+        """Totals.  A curve without any value scores R² = -inf (it counts against the
+        percentiles and the pass rate rather than dropping out of them)."""
+
+        def r2_of(c: dict[str, Any]) -> float:
+            r = c["r2"]
+            return -math.inf if r is None or not math.isfinite(r) else float(r)
+
+        def finite(v: float) -> float | None:
+            return float(v) if math.isfinite(v) else None
+
+        r2 = np.array([r2_of(c) for c in self.curves], dtype=float)
         by_style: dict[str, list[float]] = defaultdict(list)
         for c in self.curves:
-            if c["r2"] is not None:
-                by_style[c["style"]].append(c["r2"])
+            by_style[c["style"]].append(r2_of(c))
+        maes = [c["mae"] for c in self.curves if c["mae"] is not None and math.isfinite(c["mae"])]
         return {
             "cases": self.cases,
             "failed_cases": len(self.failures),
             "curves": len(self.curves),
-            "r2_median": float(np.median(r2)) if r2.size else None,
-            "r2_p10": float(np.percentile(r2, 10)) if r2.size else None,
-            "mae_mean": float(np.mean([c["mae"] for c in self.curves if c["mae"] is not None]))
-            if r2.size
-            else None,
+            "r2_median": finite(float(np.median(r2))) if r2.size else None,
+            "r2_p10": finite(float(np.percentile(r2, 10))) if r2.size else None,
+            "mae_mean": float(np.mean(maes)) if maes else None,
             "coverage_mean": float(np.mean([c["coverage"] for c in self.curves]))
             if self.curves
             else None,
             "pass_rate": float(np.mean([c["status"] == "accept" for c in self.curves]))
             if self.curves
             else None,
-            "r2_median_by_style": {k: float(np.median(v)) for k, v in sorted(by_style.items())},
+            "r2_median_by_style": {
+                k: finite(float(np.median(v))) for k, v in sorted(by_style.items())
+            },
+            "pass_rate_by_style": {
+                k: float(np.mean([c["status"] == "accept" for c in self.curves if c["style"] == k]))
+                for k in sorted(by_style)
+            },
             "mask": {k: v.scores() for k, v in sorted(self.masks.items())},
         }
 

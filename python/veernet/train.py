@@ -231,9 +231,18 @@ def loss_fn(cfg: TrainConfig, logits: Any, target: Any) -> Any:
 
 
 def train(
-    cfg: TrainConfig, out_dir: str | Path, *, device: str = "auto", log: Any = print
+    cfg: TrainConfig,
+    out_dir: str | Path,
+    *,
+    device: str = "auto",
+    log: Any = print,
+    time_limit: float | None = None,
 ) -> dict[str, Any]:
-    """Train, export ``segmenter.onnx`` and ``training.json`` into ``out_dir``."""
+    """Train, export ``segmenter.onnx`` and ``training.json`` into ``out_dir``.
+
+    ``time_limit`` (seconds) stops early but still exports; ``training.json`` records the
+    steps actually taken.
+    """
     import torch
 
     torch.manual_seed(cfg.seed)
@@ -254,7 +263,12 @@ def train(
     x_all, y_all = next(shards)
     perm = np.random.default_rng([cfg.seed, 7]).permutation(len(x_all))
     history = []
+    steps_done = 0
     for step in range(cfg.steps):
+        if time_limit is not None and time.perf_counter() - t0 > time_limit:
+            log(f"time limit of {time_limit:.0f} s reached after {step} steps: exporting")
+            break
+        steps_done = step + 1
         if pos + cfg.batch > len(perm):
             visits += 1
             if visits >= cfg.passes_per_shard:
@@ -289,6 +303,7 @@ def train(
         "torch": torch.__version__,
         "shards": shard + 1,
         "history": history,
+        "steps_done": steps_done,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
     (out / "training.json").write_text(json.dumps(info, indent=2))
@@ -337,8 +352,11 @@ def export_onnx(model: Any, cfg: TrainConfig, path: str | Path) -> None:
 
 
 def main_train(config: str, out: str, device: str = "auto") -> int:
+    import os
+
     cfg = TrainConfig.load(config)
-    info = train(cfg, out, device=device)
+    limit = os.environ.get("VEERNET_TRAIN_TIME_LIMIT")
+    info = train(cfg, out, device=device, time_limit=float(limit) if limit else None)
     print(
         f"trained {info['parameters']} parameters in {info['train_seconds']:.0f} s on {info['device']}; wrote {out}/segmenter.onnx"
     )
