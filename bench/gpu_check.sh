@@ -7,8 +7,10 @@
 # Carried beside the repository (ignored by git): .carry/whl (lasio wheel) and
 # .carry/las (the shared LAS files), see CONTRIBUTING.md.
 set -uo pipefail
-OUT=${OUT:-gpu_out}
-mkdir -p "$OUT"
+FINAL=${OUT:-gpu_out}
+OUT=/tmp/gpu_check  # working folder; a few files and one archive go to $FINAL at the end
+rm -rf "$OUT"
+mkdir -p "$OUT" "$FINAL"
 T0=$(date +%s)
 stamp() { echo "[$(( $(date +%s) - T0 )) s] $*"; }
 PY=${PYTHON:-python3}
@@ -61,4 +63,7 @@ if [ -n "$TRAIN_PID" ]; then
   fi
 fi
 stamp "done"
+tar -czf "$FINAL/results.tgz" -C "$OUT" --exclude model .
+cp "$OUT/bench_gpu.txt" "$OUT/gpu_tests.log" "$FINAL/" 2>/dev/null
+cp "$OUT/model/segmenter.onnx" "$OUT/model/training.json" "$FINAL/" 2>/dev/null
 cat "$OUT/bench_gpu.txt"
