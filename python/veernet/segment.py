@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
 
@@ -119,14 +119,6 @@ def _blend_window(size: int, overlap: int) -> npt.NDArray[np.float32]:
     return w
 
 
-def iter_tiles(
-    rows: int, cols: int, tile: tuple[int, int], overlap: int
-) -> Iterator[tuple[int, int]]:
-    for r in _starts(rows, tile[0], overlap):
-        for c in _starts(cols, tile[1], overlap):
-            yield r, c
-
-
 def segment_region(
     image: npt.NDArray[np.uint8],
     rows: tuple[int, int],
@@ -148,13 +140,18 @@ def segment_region(
     region = image[rows[0] : rows[1], cols[0] : cols[1]]
     h, w = region.shape
     th, tw = segmenter.tile_shape(w)
-    th, tw = min(th, h), min(tw, w)
+    if h < th or w < tw:
+        # A region smaller than a tile is padded with paper; models want whole tiles.
+        padded = np.full((max(h, th), max(w, tw)), 255, np.uint8)
+        padded[:h, :w] = region
+        region = padded
+    ph, pw = region.shape
     ov_r = min(overlap, th // 4)
     ov_c = min(overlap, tw // 4)
-    acc = np.zeros((len(channels), h, w), np.float32)
-    weight = np.zeros((h, w), np.float32)
+    acc = np.zeros((len(channels), ph, pw), np.float32)
+    weight = np.zeros((ph, pw), np.float32)
     win = np.outer(_blend_window(th, ov_r), _blend_window(tw, ov_c))
-    positions = list(iter_tiles(h, w, (th, tw), max(ov_r, ov_c)))
+    positions = [(r, c) for r in _starts(ph, th, ov_r) for c in _starts(pw, tw, ov_c)]
     for k in range(0, len(positions), batch):
         chunk = positions[k : k + batch]
         tiles = (
@@ -166,7 +163,7 @@ def segment_region(
             acc[:, r : r + th, c : c + tw] += p[channels] * win
             weight[r : r + th, c : c + tw] += win
     acc /= np.maximum(weight, 1e-12)
-    return acc
+    return acc[:, :h, :w]
 
 
 class ModelError(RuntimeError):

@@ -1,0 +1,89 @@
+import numpy as np
+import pytest
+
+from veernet.layout import load_layout
+from veernet.pipeline import digitize
+from veernet.segment import (
+    CLASSES,
+    ClassicalSegmenter,
+    ModelError,
+    OnnxSegmenter,
+    get_segmenter,
+    segment_region,
+)
+from veernet.synth import generate
+
+
+def test_shipped_model_is_the_default_and_describes_itself():
+    seg = get_segmenter("auto")
+    assert isinstance(seg, OnnxSegmenter)
+    assert seg.classes == CLASSES and seg.tile % 32 == 0
+    assert seg.separates_styles and len(seg.digest) == 16
+    assert seg.path.stat().st_size <= 10 * 1024 * 1024
+    out = seg.predict(np.ones((3, 1, seg.tile, seg.tile), np.float32))
+    assert out.shape == (3, 4, seg.tile, seg.tile)
+    assert np.all((out >= 0) & (out <= 1))
+    assert out[:, 1:].max() < 0.5  # blank paper: no curve
+
+
+def test_missing_and_corrupt_models_fail_clearly(tmp_path):
+    with pytest.raises(ModelError, match="nope.onnx: segmenter model not found"):
+        OnnxSegmenter(tmp_path / "nope.onnx")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x01garbage")
+    with pytest.raises(ModelError, match="bad.onnx: not a readable ONNX model"):
+        OnnxSegmenter(bad)
+    with pytest.raises(ValueError, match="not known"):
+        get_segmenter("magic")
+
+
+def test_learned_segmenter_on_the_bundled_example():
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    result = digitize(
+        ex / "lauren_700-760m.png",
+        ex / "lauren_700-760m.toml",
+        reference=ex / "lauren_700-760m_reference.las",
+    )
+    assert result.segmenter == "onnx"
+    for c in result.curves:
+        assert c.qc.r2 >= 0.98 and c.qc.status == "accept", (c.mnemonic, c.qc)
+
+
+def test_regions_narrower_than_a_tile_are_padded():
+    seg = get_segmenter("onnx")
+    img = np.full((300, 100), 240, np.uint8)
+    img[:, 48:52] = 10
+    probs = segment_region(img, (0, 300), (0, 100), seg)
+    assert probs.shape == (4, 300, 100)
+    assert probs[1, 20:280, 49:51].mean() > 0.5  # the solid line is found
+
+
+def test_tiling_blends_overlaps_without_seams():
+    # A wavy curve across many 256-row tiles: every row keeps its ink, at the tile seams
+    # too, and nothing appears away from it.
+    rows = 2500
+    img = np.full((rows, 300), 250, np.uint8)
+    x = (150 + 40 * np.sin(np.arange(rows) / 60)).astype(int)
+    for dx in range(3):
+        img[np.arange(rows), x + dx] = 0
+    probs = segment_region(img, (0, rows), (0, 300), ClassicalSegmenter(tile_rows=256), overlap=32)
+    on_curve = probs[1, np.arange(rows), x + 1]
+    assert on_curve.min() > 0.5
+    far = np.abs(np.arange(300)[None, :] - x[:, None]) > 6
+    assert probs[1][far].max() < 0.5
+
+
+def test_synthetic_logs_are_reproducible_and_consistent(tmp_path):
+    a = generate(123)
+    b = generate(123)
+    np.testing.assert_array_equal(a.image, b.image)
+    assert a.layout == b.layout
+    lay = load_layout(a.layout)
+    assert lay.check_image(*a.image.shape) is None
+    assert set(a.paths) <= {"solid", "dashed", "dotted"} and all(
+        p.shape == a.image.shape for p in a.paths.values()
+    )
+    assert len(a.curves) == len(lay.curves)
+    assert not np.array_equal(generate(124).image.shape, (0, 0))

@@ -1,0 +1,39 @@
+import json
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch", reason="training needs the train extra (torch)")
+
+
+def test_training_smoke_run_exports_a_usable_onnx_model(tmp_path):
+    from veernet.segment import OnnxSegmenter
+    from veernet.train import VALIDATION_SEED, TrainConfig, loss_fn, train
+
+    cfg = TrainConfig(
+        seed=3,
+        tile=64,
+        channels=(4, 8),
+        steps=3,
+        batch=2,
+        logs_per_shard=1,
+        tiles_per_log=4,
+        las_dir="nowhere",
+        threads=1,
+    )
+    info = train(cfg, tmp_path, device="cpu", log=lambda *_: None)
+    assert info["steps_done"] == 3 and (tmp_path / "training.json").exists()
+    assert json.loads((tmp_path / "training.json").read_text())["config_digest"] == cfg.digest()
+    seg = OnnxSegmenter(tmp_path / "segmenter.onnx")
+    assert seg.tile == 64 and seg.classes[0] == "background"
+    out = seg.predict(np.ones((2, 1, 64, 64), np.float32))
+    assert out.shape == (2, 4, 64, 64)
+    # the losses: recall-weighted Tversky punishes a missed curve more than a false one
+    target = torch.zeros(1, 3, 8, 8)
+    target[0, 0, :, 3] = 1
+    miss = torch.full((1, 3, 8, 8), -6.0)
+    extra = torch.full((1, 3, 8, 8), -6.0)
+    extra[0, 0, :, 3] = 6.0
+    extra[0, 0, :, 4] = 6.0
+    assert float(loss_fn(cfg, miss, target)) > float(loss_fn(cfg, extra, target))
+    assert VALIDATION_SEED > cfg.train_seed + 10 * cfg.logs_per_shard
