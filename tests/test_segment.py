@@ -87,3 +87,21 @@ def test_synthetic_logs_are_reproducible_and_consistent(tmp_path):
     )
     assert len(a.curves) == len(lay.curves)
     assert not np.array_equal(generate(124).image.shape, (0, 0))
+
+
+def test_threshold_sweep_measures_the_recall_lever(tmp_path):
+    import json
+    import subprocess
+    import sys
+
+    from veernet.synth import write_case
+
+    write_case(generate(1_000_003), tmp_path, "val")
+    out = tmp_path / "sweep.json"
+    p = subprocess.run([sys.executable, "-m", "veernet.cli", "eval", str(tmp_path), "--sweep-threshold", "--thresholds", "0.2,0.5,0.8", "--json", str(out)], capture_output=True, text=True)
+    assert p.returncode == 0, p.stderr
+    rows = json.loads(out.read_text())
+    assert [r["threshold"] for r in rows] == [0.2, 0.5, 0.8]
+    recall = [r["mask_all"]["recall"] for r in rows]
+    assert recall[0] >= recall[1] >= recall[2]  # a lower threshold never loses mask pixels
+    assert (tmp_path / "sweep.png").stat().st_size > 1000

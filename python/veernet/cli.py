@@ -94,12 +94,34 @@ def _digitize(args: argparse.Namespace) -> int:
 
 
 def _eval(args: argparse.Namespace) -> int:
-    from .evaluate import evaluate
+    from .evaluate import evaluate, plot_sweep, sweep_threshold
     from .gate import FitGate
     from .io import atomic_write_text
 
+    if args.sweep_threshold:
+        rows = sweep_threshold(
+            args.folder,
+            [float(v) for v in args.thresholds.split(",")],
+            segmenter=args.segmenter,
+            workers=args.workers,
+            gate=FitGate(min_r2=args.min_r2, min_coverage=args.min_coverage),
+        )
+        print("threshold  recall    IoU     F1   median R²  pass rate")
+        for r in rows:
+            m = r["mask_all"]
+            r2 = f"{r['r2_median']:.4f}" if r["r2_median"] is not None else "  n/a "
+            print(
+                f"  {r['threshold']:.2f}    {m['recall']:.3f}  {m['iou']:.3f}  {m['f1']:.3f}   {r2}    {r['pass_rate']:.3f}"
+            )
+        out = args.json or "sweep.json"
+        atomic_write_text(out, json.dumps(rows, indent=2, default=lambda v: None) + "\n")
+        plot_sweep(rows, str(out).rsplit(".", 1)[0] + ".png")
+        print(f"wrote {out} and its plot")
+        return EXIT_OK
+
     ev = evaluate(
         args.folder,
+        workers=args.workers,
         segmenter=args.segmenter,
         gate=FitGate(min_r2=args.min_r2, min_coverage=args.min_coverage),
     )
@@ -192,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     e.add_argument("--json", help="write the per-curve table and summary as JSON")
     e.add_argument("--min-r2", type=float, default=0.85)
     e.add_argument("--min-coverage", type=float, default=0.9)
+    e.add_argument("--workers", type=int, default=1, help="processes (cases in parallel)")
+    e.add_argument(
+        "--sweep-threshold",
+        action="store_true",
+        help="vary the mask threshold; write JSON and a plot",
+    )
+    e.add_argument("--thresholds", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9")
     e.set_defaults(func=_eval)
     s = sub.add_parser("synth", help="render synthetic logs with layout, reference LAS and labels")
     s.add_argument("outdir")

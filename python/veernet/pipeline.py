@@ -121,6 +121,7 @@ def digitize(
     reference: str | Path | None = None,
     gate: FitGate | None = None,
     trace_params: TraceParams | None = None,
+    threshold: float = 0.5,
     keep_masks: bool = False,
     one_class_per_track: bool = True,
     allow_empty: bool = False,
@@ -138,6 +139,8 @@ def digitize(
     page : page of a multi-page TIFF
     reference : a LAS file of the true curves, to score each curve (R², MAE)
     gate : the acceptance rule
+    threshold : class probability from which a pixel belongs to a curve's mask (the
+        recall lever: lower favours continuity)
     keep_masks : keep each curve's class mask (``CurveResult.mask``), for evaluation
     one_class_per_track : refuse layouts listing several curves in one track when the
         segmenter cannot tell them apart (False: trace each anyway on the shared mask,
@@ -170,6 +173,8 @@ def digitize(
     unit = lay.depth.unit
     step = DEFAULT_STEP[unit] if step is None else step
     max_gap = DEFAULT_MAX_GAP[unit] if max_gap is None else max_gap
+    if not 0.0 < threshold < 1.0:
+        raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     if not (step > 0 and math.isfinite(step)):
         raise ValueError(f"step must be positive, got {step}")
     rule = gate or FitGate()
@@ -211,6 +216,7 @@ def digitize(
                     timings,
                     keep_masks,
                     allow_empty,
+                    threshold,
                 )
             )
         del probs
@@ -241,9 +247,10 @@ def _curve(
     timings: dict[str, float],
     keep_masks: bool = False,
     allow_empty: bool = False,
+    threshold: float = 0.5,
 ) -> CurveResult:
     t = time.perf_counter()
-    mask = prob >= 0.5
+    mask = prob >= threshold
     skeleton = thin(mask)
     timings["thin"] += time.perf_counter() - t
     t = time.perf_counter()
