@@ -267,7 +267,8 @@ def _curve(
     t = time.perf_counter()
     columns = centre + c0  # image columns
     fitted = fit_curve(row_depth, columns - track.left, grid, max_gap=max_gap)
-    values = curve.value(fitted.column / track.width)
+    # A drawn curve cannot leave its track: a spline overshooting an edge is held there.
+    values = curve.value(np.clip(fitted.column, 0.0, track.width) / track.width)
     timings["resample"] += time.perf_counter() - t
     coverage = float(np.mean(~np.isnan(values))) if len(values) else 0.0
     n_gaps, longest = gaps(grid, values)

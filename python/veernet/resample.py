@@ -1,10 +1,10 @@
 """Resample: validate a traced curve with smoothing splines and put it on a regular depth grid.
 
-Each contiguous run of traced rows gets a cubic smoothing spline (SciPy's FITPACK
-``UnivariateSpline``) of the column against depth, allowed a residual of ``noise_px``
-(pixel quantisation of the traced centre) per point.  Points whose residual lies
-beyond a robust multiple of the median absolute deviation are dropped and the run is fitted
-again.  Grid depths are exact multiples of the step.  A gap between runs is bridged (linearly,
+Each contiguous run of traced rows gets a cubic smoothing spline (SciPy's
+``make_smoothing_spline``) of the column against the row, with a fixed penalty in row units so
+that the smoothing reaches over about one or two rows on every log, whatever its scale.  Points
+whose cross-fitted residual lies beyond a robust multiple of the median absolute deviation are
+dropped before the fit.  Grid depths are exact multiples of the step.  A gap between runs is bridged (linearly,
 in plot space) only when it is shorter than ``max_gap``; longer gaps stay NULL, and nothing
 is extrapolated past the evidence.
 """
@@ -13,12 +13,11 @@ from __future__ import annotations
 
 import itertools
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.interpolate import UnivariateSpline
+from scipy.interpolate import BSpline, make_smoothing_spline
 
 #: Defaults by depth unit: step and longest bridged gap.
 DEFAULT_STEP = {"ft": 0.5, "m": 0.1524}
@@ -46,39 +45,45 @@ def _runs(valid: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def _spline(
-    d: npt.NDArray[np.float64], x: npt.NDArray[np.float64], noise_px: float
-) -> UnivariateSpline:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # FITPACK's "s too small" notes: the fit stands
-        return UnivariateSpline(d, x, k=3, s=len(d) * noise_px**2)
+def _spline(rows: npt.NDArray[np.float64], x: npt.NDArray[np.float64], smoothing: float) -> BSpline:
+    return make_smoothing_spline(rows, x, lam=smoothing)
 
 
 def _fit_run(
-    d: npt.NDArray[np.float64], x: npt.NDArray[np.float64], mad_k: float, noise_px: float
-) -> tuple[npt.NDArray[np.bool_], UnivariateSpline | None]:
-    """Fit one run; return the kept-point mask and its spline (None: too short to fit).
+    rows: npt.NDArray[np.float64],
+    x: npt.NDArray[np.float64],
+    mad_k: float,
+    noise_px: float,
+    smoothing: float,
+) -> tuple[npt.NDArray[np.bool_], BSpline | None]:
+    """Fit one run (``rows``: row coordinates, unit-spaced); return the kept-point mask
+    and its spline (None: too short to fit).
 
     Outliers are judged by cross-fitted residuals: a spline through the even points
     predicts the odd ones and vice versa, so a stray point cannot pull its own fit
     towards itself, while a real feature spanning several rows is in both halves.  So
     only isolated one-row outliers are caught; a run of two or more is kept as signal.
     """
-    keep = np.ones(len(d), bool)
-    if len(d) < 5:
+    keep = np.ones(len(rows), bool)
+    if len(rows) < 5:
         return keep, None
-    if len(d) >= 16:
-        resid = np.empty(len(d))
-        for fit_on, judge in (
-            (slice(0, None, 2), slice(1, None, 2)),
-            (slice(1, None, 2), slice(0, None, 2)),
-        ):
-            resid[judge] = x[judge] - _spline(d[fit_on], x[fit_on], noise_px)(d[judge])
-        mad = float(np.median(np.abs(resid - np.median(resid))))
-        keep = np.abs(resid) <= mad_k * max(1.4826 * mad, noise_px)
+    if len(rows) >= 16:
+        parity = np.arange(len(rows)) % 2
+        # Two rounds: a stray point also spoils the other half's prediction of its
+        # neighbours; fitting again without the first round's outliers clears them.
+        for _ in range(2):
+            resid = np.empty(len(rows))
+            for half in (0, 1):
+                fit_on = (parity == half) & keep
+                judge = parity != half
+                if fit_on.sum() < 5:
+                    fit_on = parity == half
+                resid[judge] = x[judge] - _spline(rows[fit_on], x[fit_on], smoothing)(rows[judge])
+            spread = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
+            keep = np.abs(resid) <= mad_k * max(spread, noise_px)
         if keep.sum() < 5:
             keep[:] = True
-    return keep, _spline(d[keep], x[keep], noise_px)
+    return keep, _spline(rows[keep], x[keep], smoothing)
 
 
 def fit_curve(
@@ -88,12 +93,15 @@ def fit_curve(
     *,
     max_gap: float,
     mad_k: float = 5.0,
-    noise_px: float = 0.15,
+    noise_px: float = 0.25,
+    smoothing: float = 4.0,
 ) -> Fitted:
     """Resample traced columns (pixels, NaN = no evidence) at per-row ``depth`` onto ``grid``.
 
-    ``depth`` must increase.  ``max_gap`` is in depth units.  Residuals beyond ``mad_k``
-    robust standard deviations (1.4826 MAD, at least ``noise_px``) are outliers.
+    ``depth`` must increase (one entry per image row).  ``max_gap`` is in depth units.
+    Residuals beyond ``mad_k`` robust standard deviations (1.4826 MAD, at least
+    ``noise_px`` pixels) are outliers.  ``smoothing`` is the spline's penalty in row units
+    (its reach is about smoothing**0.25 rows).
     """
     out = np.full(grid.shape, np.nan)
     valid = ~np.isnan(column)
@@ -101,18 +109,19 @@ def fit_curve(
     ends: list[tuple[float, float, float, float]] = []  # (d0, x0, d1, x1) of each run
     for a, b in _runs(valid):
         d, x = depth[a:b], column[a:b]
-        keep, spline = _fit_run(d, x, mad_k, noise_px)
+        rows = np.arange(b - a, dtype=np.float64)
+        keep, spline = _fit_run(rows, x, mad_k, noise_px, smoothing)
         outliers += int((~keep).sum())
         inside = (grid >= d[0]) & (grid <= d[-1])
         if spline is None:
             out[inside] = np.interp(grid[inside], d, x)
             ends.append((d[0], x[0], d[-1], x[-1]))
             continue
-        fit = spline(d)
+        fit = spline(rows)
         # Over every traced point, outliers included: jitter and stray jumps show here.
         sq += float(np.sum((x - fit) ** 2))
         n += len(x)
-        out[inside] = spline(grid[inside])
+        out[inside] = spline(np.interp(grid[inside], d, rows))
         ends.append((d[0], float(fit[0]), d[-1], float(fit[-1])))
     for (_, _, d_end, x_end), (d_next, x_next, _, _) in itertools.pairwise(ends):
         if d_next - d_end < max_gap:
