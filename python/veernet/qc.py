@@ -26,7 +26,8 @@ COLOURS = [
 def write_qc(
     path: str | Path, image: npt.NDArray[np.uint8], result: Result, *, max_rows: int = 4000
 ) -> None:
-    """Draw each curve's traced centreline over the scan, shrunk to at most ``max_rows``."""
+    """Draw each recovered curve (its LAS values, NULLs as breaks) over the scan, shrunk
+    to at most ``max_rows`` rows."""
     from PIL import Image, ImageDraw
 
     scale = min(1.0, max_rows / image.shape[0])
@@ -37,17 +38,21 @@ def write_qc(
             Image.Resampling.BILINEAR,
         )
     draw = ImageDraw.Draw(base)
-    r0 = result.rows[0]
+    tracks = {tr.name: tr for tr in result.layout.tracks}
     for i, curve in enumerate(result.curves):
         colour = COLOURS[i % len(COLOURS)]
-        cols = curve.trace_columns
-        rows = np.arange(r0, r0 + len(cols), dtype=np.float64)
+        # What ships: the resampled values, mapped back to the scan through the layout.
+        track = tracks[curve.track]
+        rows = result.layout.depth.row(curve.depth)
+        cols = track.left + curve.spec.fraction(curve.value) * track.width
         ok = ~np.isnan(cols)
         edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
             pts = list(zip((cols[a:b] * scale).tolist(), (rows[a:b] * scale).tolist(), strict=True))
             if len(pts) > 1:
                 draw.line(pts, fill=colour, width=2)
+            elif pts:
+                draw.point(pts, fill=colour)
         draw.text(
             (4, 4 + 12 * i), f"{curve.mnemonic} ({curve.track}): {curve.qc.status}", fill=colour
         )

@@ -92,9 +92,9 @@ def fit_curve(
     grid: npt.NDArray[np.float64],
     *,
     max_gap: float,
-    mad_k: float = 5.0,
+    mad_k: float = 10.0,
     noise_px: float = 0.25,
-    smoothing: float = 4.0,
+    smoothing: float = 0.25,
 ) -> Fitted:
     """Resample traced columns (pixels, NaN = no evidence) at per-row ``depth`` onto ``grid``.
 

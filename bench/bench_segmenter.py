@@ -1,0 +1,47 @@
+"""Segmenter throughput: the shipped ONNX model with ONNX Runtime on the CPU, and the
+classical baseline, in Mpx/s over the same tiles, measured in one run.
+
+    python bench/bench_segmenter.py [--threads 2] [--batch 8]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from veernet.segment import ClassicalSegmenter, OnnxSegmenter
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--batch", type=int, default=8)
+    ap.add_argument("--repeat", type=int, default=5)
+    args = ap.parse_args()
+    onnx = OnnxSegmenter(threads=args.threads)
+    tile = onnx.tile
+    rng = np.random.default_rng(0)
+    tiles = np.clip(0.9 + rng.normal(0, 0.05, (args.batch, 1, tile, tile)), 0, 1).astype(np.float32)
+    tiles[:, :, :, tile // 2 : tile // 2 + 3] = 0.05
+    rows = []
+    for name, fn in (("onnx (shipped model)", onnx.predict), ("classical", ClassicalSegmenter().predict)):
+        fn(tiles)
+        times = []
+        for _ in range(args.repeat):
+            t0 = time.perf_counter()
+            fn(tiles)
+            times.append(time.perf_counter() - t0)
+        t = float(np.median(times))
+        rows.append((name, tiles.shape[0] * tile * tile / t / 1e6))
+    print(f"{os.cpu_count()} cores, ONNX Runtime intra-op threads {args.threads}, batch {args.batch} x {tile}x{tile}")
+    print("| segmenter | Mpx/s |")
+    print("|---|---|")
+    for name, mpx in rows:
+        print(f"| {name} | {mpx:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
