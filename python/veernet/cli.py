@@ -69,6 +69,7 @@ def _digitize(args: argparse.Namespace) -> int:
             max_gap=args.max_gap,
             reference=args.reference,
             gate=gate,
+            **({"threshold": args.threshold} if args.threshold is not None else {}),
         )
         result.to_las(args.out)
         if args.json:
@@ -205,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     d.add_argument("--max-gap", type=float, help="longest gap bridged (default 1 ft or 0.3 m)")
     d.add_argument("--page", type=int, default=0, help="page of a multi-page TIFF")
+    d.add_argument(
+        "--threshold", type=float, default=None, help="mask probability threshold (default 0.2)"
+    )
     d.add_argument("--min-r2", type=float, default=0.85)
     d.add_argument("--min-coverage", type=float, default=0.9)
     d.set_defaults(func=_digitize)

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .gate import FitGate
-from .pipeline import digitize
+from .pipeline import DEFAULT_THRESHOLD, digitize
 
 SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
@@ -183,7 +183,7 @@ def evaluate(
     segmenter: str = "auto",
     gate: FitGate | None = None,
     workers: int = 1,
-    threshold: float = 0.5,
+    threshold: float = DEFAULT_THRESHOLD,
 ) -> Evaluation:
     """Digitize every case in ``folder`` and collect both kinds of number.
 
