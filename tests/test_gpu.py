@@ -135,3 +135,35 @@ def test_gpu_count_kernel():
 
     data = (np.random.default_rng().random(1_000_003) < 0.3).astype(np.uint8)
     assert _core.cuda_count_nonzero(data) == np.count_nonzero(data)
+
+
+@needs_gpu
+def test_gpu_pipeline_writes_the_same_las_as_the_cpu(tmp_path):
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    scan, layout = ex / "lauren_700-760m.png", ex / "lauren_700-760m.toml"
+    cpu = veernet.digitize(scan, layout, device="cpu")
+    gpu = veernet.digitize(scan, layout, device="gpu")
+    assert cpu.device == "cpu" and gpu.device == "gpu"
+    for a, b in zip(cpu.curves, gpu.curves, strict=True):
+        np.testing.assert_array_equal(np.isnan(a.value), np.isnan(b.value))
+        np.testing.assert_allclose(a.value, b.value, rtol=0, atol=1e-9, equal_nan=True)
+    cpu.to_las(tmp_path / "cpu.las")
+    gpu.to_las(tmp_path / "gpu.las")
+    assert (tmp_path / "cpu.las").read_text() == (tmp_path / "gpu.las").read_text()
+
+
+def test_device_gpu_fails_clearly_where_none_is_usable():
+    if gpu_usable():
+        pytest.skip("a GPU is usable here")
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    with pytest.raises(RuntimeError, match="digitize --device gpu"):
+        veernet.digitize(
+            ex / "lauren_700-760m.png",
+            ex / "lauren_700-760m.toml",
+            device="gpu",
+            segmenter="classical",
+        )

@@ -98,7 +98,22 @@ def test_threshold_sweep_measures_the_recall_lever(tmp_path):
 
     write_case(generate(1_000_003), tmp_path, "val")
     out = tmp_path / "sweep.json"
-    p = subprocess.run([sys.executable, "-m", "veernet.cli", "eval", str(tmp_path), "--sweep-threshold", "--thresholds", "0.2,0.5,0.8", "--json", str(out)], capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "veernet.cli",
+            "eval",
+            str(tmp_path),
+            "--sweep-threshold",
+            "--thresholds",
+            "0.2,0.5,0.8",
+            "--json",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 0, p.stderr
     rows = json.loads(out.read_text())
     assert [r["threshold"] for r in rows] == [0.2, 0.5, 0.8]

@@ -76,7 +76,7 @@ def _digitize(args: argparse.Namespace) -> int:
             result.to_json(args.json)
         if args.qc:
             write_qc(args.qc, scan.image, result)
-    except (ScanError, LayoutError, OutputError, ModelError, ValueError) as exc:
+    except (ScanError, LayoutError, OutputError, ModelError, ValueError, RuntimeError) as exc:
         # Layout and output errors name their file; the rest happen on the scan.
         named = isinstance(exc, (ScanError, LayoutError, OutputError))
         print(f"veernet: error: {exc if named else f'{args.scan}: {exc}'}", file=sys.stderr)
@@ -200,7 +200,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--qc", help="PNG overlay of the recovered curves on the scan")
     d.add_argument("--json", help="result as JSON")
     d.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "classical"])
-    d.add_argument("--device", default="auto", choices=["auto", "cpu"])
+    d.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     d.add_argument(
         "--step", type=float, help="depth step (layout units; default 0.5 ft or 0.1524 m)"
     )

@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._core import BUILD_INFO
+from ._device import gpu_usable, require_gpu
 from .gate import CurveQC, FitGate, gaps, score, verdict
 from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
@@ -139,7 +140,8 @@ def digitize(
     layout : path to a TOML layout, a dict of the same schema, or a Layout
     segmenter : "auto" (the shipped learned model), "onnx" (the same), "classical" (the
         baseline, no model needed), or a Segmenter object
-    device : "auto" or "cpu" ("gpu" needs the GPU build of a later release)
+    device : "cpu", "gpu" (thinning and tracing on the GPU through CuPy; the segmenter still
+        runs in ONNX Runtime on the CPU), or "auto" (the GPU when one is usable)
     step, max_gap : depth units of the layout; defaults 0.5 ft / 0.1524 m and 1 ft / 0.3 m
     page : page of a multi-page TIFF
     reference : a LAS file of the true curves, to score each curve (R², MAE)
@@ -167,8 +169,11 @@ def digitize(
     else:
         scan = load_scan(image, page=page)
     timings["decode"] = time.perf_counter() - t0
-    if device not in ("auto", "cpu"):
-        raise ValueError(f"device {device!r} is not available in this build (choose auto or cpu)")
+    if device not in ("auto", "cpu", "gpu"):
+        raise ValueError(f"device {device!r} is not known (choose auto, cpu or gpu)")
+    cupy = None
+    if device == "gpu" or (device == "auto" and gpu_usable()):
+        cupy = require_gpu("digitize --device gpu")
     seg = get_segmenter(segmenter) if isinstance(segmenter, str) else segmenter
     img = scan.image
     n_rows, n_cols = img.shape
@@ -222,6 +227,7 @@ def digitize(
                     keep_masks,
                     allow_empty,
                     threshold,
+                    cupy,
                 )
             )
         del probs
@@ -234,7 +240,17 @@ def digitize(
         "LAYOUT_SHA256": lay.digest(),
     }
     timings["total"] = time.perf_counter() - t0
-    return Result(scan.source, lay, grid, results, seg.name, "cpu", prov, timings, (r0, r1))
+    return Result(
+        scan.source,
+        lay,
+        grid,
+        results,
+        seg.name,
+        "cpu" if cupy is None else "gpu",
+        prov,
+        timings,
+        (r0, r1),
+    )
 
 
 def _curve(
@@ -253,13 +269,24 @@ def _curve(
     keep_masks: bool = False,
     allow_empty: bool = False,
     threshold: float = DEFAULT_THRESHOLD,
+    cupy: Any = None,
 ) -> CurveResult:
     t = time.perf_counter()
     mask = prob >= threshold
-    skeleton = thin(mask)
-    timings["thin"] += time.perf_counter() - t
-    t = time.perf_counter()
-    centre, path = trace(skeleton, prob, params, return_path=True)
+    if cupy is None:
+        skeleton = thin(mask)
+        timings["thin"] += time.perf_counter() - t
+        t = time.perf_counter()
+        centre, path = trace(skeleton, prob, params, return_path=True)
+    else:
+        # The same kernels' GPU twins: identical skeleton and path, so identical LAS.
+        d_prob = cupy.asarray(prob)
+        d_skeleton = thin(d_prob >= threshold)
+        cupy.cuda.get_current_stream().synchronize()
+        timings["thin"] += time.perf_counter() - t
+        t = time.perf_counter()
+        d_centre, d_path = trace(d_skeleton, d_prob, params, return_path=True)
+        centre, path = cupy.asnumpy(d_centre), cupy.asnumpy(d_path)
     timings["trace"] += time.perf_counter() - t
     found = ~np.isnan(centre)
     if not found.any() and not allow_empty:
