@@ -33,7 +33,7 @@ constexpr int kChunk = 128;
 // integers suffice; subtracting one constant from a whole row changes no comparison, so
 // paths stay identical to the CPU's 64-bit arithmetic.  The host checks the bound.
 constexpr int kRenorm = 256;
-constexpr std::int32_t kBig = 1 << 29;  // cost of the padding columns past the track
+constexpr std::int32_t kBig = 1 << 30;  // cost of the padding columns past the track
 
 // Scan summaries.  Column x carries `in`, the step cost of entering it from x-1.
 //   From the left, a segment's summary is the best cost of arriving at its right end
