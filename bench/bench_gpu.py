@@ -11,9 +11,9 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 
 import numpy as np
+from timing import median_seconds
 
 
 def gpu_median(cp, fn, repeat: int) -> float:
@@ -27,16 +27,6 @@ def gpu_median(cp, fn, repeat: int) -> float:
         stop.record()
         stop.synchronize()
         times.append(cp.cuda.get_elapsed_time(start, stop) / 1e3)
-    return float(np.median(times))
-
-
-def cpu_median(fn, repeat: int) -> float:
-    fn()
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
     return float(np.median(times))
 
 
@@ -77,8 +67,8 @@ def main() -> None:
         if not np.array_equal(cp.asnumpy(veernet.thin(d_mask)), veernet.thin(mask)):
             raise SystemExit(f"MISMATCH: GPU and CPU thinning differ on the {n}x{n} mask")
         t_gpu = gpu_median(cp, lambda m=d_mask: veernet.thin(m), args.repeat)
-        t_cpu = cpu_median(lambda m=mask: veernet.thin(m), 7)
-        t_sk = cpu_median(lambda m=mask: skeletonize(m), 3)
+        t_cpu = median_seconds(lambda m=mask: veernet.thin(m), 7)
+        t_sk = median_seconds(lambda m=mask: skeletonize(m), 3)
         touched = 2 * mask.size  # read the byte mask, write the byte skeleton
         rows.append(("thin", f"{n}x{n}", t_gpu, t_cpu, t_sk, touched / t_gpu))
 
@@ -94,7 +84,7 @@ def main() -> None:
         t_gpu = gpu_median(
             cp, lambda s=d_skel, p=d_prob: veernet.trace(s, p), max(5, args.repeat // 4)
         )
-        t_cpu = cpu_median(lambda s=skel, p=prob: veernet.trace(s, p), 3)
+        t_cpu = median_seconds(lambda s=skel, p=prob: veernet.trace(s, p), 3)
         touched = skel.size * (1 + 4 + 2)  # skeleton, probability, back-pointers
         rows.append(("trace", f"{n_rows}x{cols}", t_gpu, t_cpu, float("nan"), touched / t_gpu))
 

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import argparse
 import os
-import time
 
 import numpy as np
+from timing import median_seconds
 
 from veernet.segment import ClassicalSegmenter, OnnxSegmenter
 
@@ -27,16 +27,15 @@ def main() -> None:
     tiles = np.clip(0.9 + rng.normal(0, 0.05, (args.batch, 1, tile, tile)), 0, 1).astype(np.float32)
     tiles[:, :, :, tile // 2 : tile // 2 + 3] = 0.05
     rows = []
-    for name, fn in (("onnx (shipped model)", onnx.predict), ("classical", ClassicalSegmenter().predict)):
-        fn(tiles)
-        times = []
-        for _ in range(args.repeat):
-            t0 = time.perf_counter()
-            fn(tiles)
-            times.append(time.perf_counter() - t0)
-        t = float(np.median(times))
+    for name, fn in (
+        ("onnx (shipped model)", onnx.predict),
+        ("classical", ClassicalSegmenter().predict),
+    ):
+        t = median_seconds(lambda f=fn: f(tiles), args.repeat)
         rows.append((name, tiles.shape[0] * tile * tile / t / 1e6))
-    print(f"{os.cpu_count()} cores, ONNX Runtime intra-op threads {args.threads}, batch {args.batch} x {tile}x{tile}")
+    print(
+        f"{os.cpu_count()} cores, ONNX Runtime intra-op threads {args.threads}, batch {args.batch} x {tile}x{tile}"
+    )
     print("| segmenter | Mpx/s |")
     print("|---|---|")
     for name, mpx in rows:

@@ -12,22 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import time
 
 import numpy as np
+from timing import median_seconds
 
 import veernet
 from veernet.testing import track_mosaic
-
-
-def median_time(fn, repeat: int) -> float:
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return float(np.median(times))
 
 
 def main() -> None:
@@ -57,13 +47,13 @@ def main() -> None:
         ours = veernet.thin(mask)
         if not np.array_equal(ours, skeletonize(mask)):
             raise SystemExit(f"MISMATCH with scikit-image on the {n}x{n} mask")
-        t_ours = median_time(lambda m=mask: veernet.thin(m), args.repeat)
-        t_one = median_time(lambda m=mask: veernet.thin(m, threads=1), args.repeat)
-        t_sk = median_time(lambda m=mask: skeletonize(m), max(3, args.repeat // 2))
+        t_ours = median_seconds(lambda m=mask: veernet.thin(m), args.repeat)
+        t_one = median_seconds(lambda m=mask: veernet.thin(m, threads=1), args.repeat)
+        t_sk = median_seconds(lambda m=mask: skeletonize(m), max(3, args.repeat // 2))
         t_cv = float("nan")
         if cv_thin is not None:
             m8 = mask.astype(np.uint8) * 255
-            t_cv = median_time(
+            t_cv = median_seconds(
                 lambda m=m8: cv_thin(m, thinningType=cv2.ximgproc.THINNING_ZHANGSUEN),
                 max(3, args.repeat // 2),
             )

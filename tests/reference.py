@@ -129,3 +129,18 @@ def trace_brute_force(skel, prob=None, params: TraceParams | None = None):
     for r in range(rows - 1, 0, -1):
         path[r - 1] = back[r, path[r]]
     return _centres(skel, prob, path, params), path
+
+
+def random_trace_case(rng: np.random.Generator, rows: int, cols: int):
+    """A random skeleton, probability map (or None) and cost set for parity tests."""
+    skel = rng.random((rows, cols)) < rng.uniform(0.0, 0.3)
+    prob = rng.random((rows, cols)).astype(np.float32) if rng.random() < 0.7 else None
+    params = TraceParams(
+        miss_cost=float(rng.uniform(0, 3)),
+        prob_weight=float(rng.uniform(0, 2)),
+        jump_cost=float(rng.choice([0.0, rng.uniform(0, 1)])),
+        follow_cost=float(rng.uniform(0, 0.1)),
+        band_threshold=float(rng.uniform(0, 1)),
+        max_half_width=int(rng.integers(0, 8)),
+    )
+    return skel, prob, params

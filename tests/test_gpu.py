@@ -5,7 +5,7 @@ import pytest
 from skimage.morphology import skeletonize
 
 import veernet
-from veernet import TraceParams
+from reference import random_trace_case
 from veernet._device import gpu_usable
 from veernet.testing import curve_band_mask, track_mosaic
 
@@ -79,20 +79,6 @@ def test_gpu_thin_views_and_streams():
     np.testing.assert_array_equal(cp.asnumpy(veernet.thin(d[:, ::3])), veernet.thin(big[:, ::3]))
 
 
-def _random_case(rng, rows, cols):
-    skel = rng.random((rows, cols)) < rng.uniform(0.0, 0.3)
-    prob = rng.random((rows, cols)).astype(np.float32) if rng.random() < 0.7 else None
-    params = TraceParams(
-        miss_cost=float(rng.uniform(0, 3)),
-        prob_weight=float(rng.uniform(0, 2)),
-        jump_cost=float(rng.choice([0.0, rng.uniform(0, 1)])),
-        follow_cost=float(rng.uniform(0, 0.1)),
-        band_threshold=float(rng.uniform(0, 1)),
-        max_half_width=int(rng.integers(0, 8)),
-    )
-    return skel, prob, params
-
-
 @needs_gpu
 def test_gpu_trace_path_identical_on_random_inputs():
     import cupy as cp
@@ -101,7 +87,7 @@ def test_gpu_trace_path_identical_on_random_inputs():
     for _ in range(150):
         rows = int(rng.integers(1, 700))
         cols = int(rng.choice([1, 2, 31, 33, 100, 129, 257, 513, 1025, 2048]))
-        skel, prob, params = _random_case(rng, rows, cols)
+        skel, prob, params = random_trace_case(rng, rows, cols)
         c_cpu, p_cpu = veernet.trace(skel, prob, params, return_path=True)
         c_gpu, p_gpu = veernet.trace(
             cp.asarray(skel), None if prob is None else cp.asarray(prob), params, return_path=True

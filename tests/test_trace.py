@@ -4,29 +4,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import veernet
-from reference import trace_brute_force, trace_reference
+from reference import random_trace_case, trace_brute_force, trace_reference
 from veernet import TraceParams
 from veernet.testing import curve_band_mask, distance_to_curve, draw_band, random_curve
-
-
-def _random_case(rng, rows, cols):
-    skel = rng.random((rows, cols)) < rng.uniform(0.0, 0.3)
-    prob = rng.random((rows, cols)).astype(np.float32) if rng.random() < 0.7 else None
-    params = TraceParams(
-        miss_cost=float(rng.uniform(0, 3)),
-        prob_weight=float(rng.uniform(0, 2)),
-        jump_cost=float(rng.choice([0.0, rng.uniform(0, 1)])),
-        follow_cost=float(rng.uniform(0, 0.1)),
-        band_threshold=float(rng.uniform(0, 1)),
-        max_half_width=int(rng.integers(0, 8)),
-    )
-    return skel, prob, params
 
 
 @settings(max_examples=60, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 12), st.integers(1, 12))
 def test_numpy_reference_agrees_with_brute_force(seed, rows, cols):
-    skel, prob, params = _random_case(np.random.default_rng(seed), rows, cols)
+    skel, prob, params = random_trace_case(np.random.default_rng(seed), rows, cols)
     c1, p1 = trace_reference(skel, prob, params)
     c2, p2 = trace_brute_force(skel, prob, params)
     np.testing.assert_array_equal(p1, p2)
@@ -36,7 +22,7 @@ def test_numpy_reference_agrees_with_brute_force(seed, rows, cols):
 @settings(max_examples=150, deadline=None)
 @given(st.integers(0, 2**32 - 1), st.integers(1, 120), st.integers(1, 90))
 def test_trace_paths_identical_to_reference(seed, rows, cols):
-    skel, prob, params = _random_case(np.random.default_rng(seed), rows, cols)
+    skel, prob, params = random_trace_case(np.random.default_rng(seed), rows, cols)
     centre, path = veernet.trace(skel, prob, params, return_path=True)
     ref_centre, ref_path = trace_reference(skel, prob, params)
     np.testing.assert_array_equal(path, ref_path)

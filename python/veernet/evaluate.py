@@ -177,6 +177,18 @@ def _evaluate_case(args: tuple[Path, Path, Path, Any, FitGate | None, float]) ->
     return {"curves": curves, "counts": counts}
 
 
+def _collect(ev: Evaluation, outcomes: list[dict[str, Any]]) -> None:
+    """Add per-case outcomes (curves and mask counts, or a failure) to ``ev``."""
+    for out in outcomes:
+        if "failure" in out:
+            ev.failures.append(out["failure"])
+            continue
+        ev.curves.extend(out["curves"])
+        for style, m in out["counts"].items():
+            acc = ev.masks[style]
+            acc.tp, acc.fp, acc.fn = acc.tp + m.tp, acc.fp + m.fp, acc.fn + m.fn
+
+
 def evaluate(
     folder: str | Path,
     *,
@@ -199,14 +211,7 @@ def evaluate(
             outcomes = pool.map(_evaluate_case, jobs, chunksize=1)
     else:
         outcomes = [_evaluate_case(j) for j in jobs]
-    for out in outcomes:
-        if "failure" in out:
-            ev.failures.append(out["failure"])
-            continue
-        ev.curves.extend(out["curves"])
-        for style, m in out["counts"].items():
-            acc = ev.masks[style]
-            acc.tp, acc.fp, acc.fn = acc.tp + m.tp, acc.fp + m.fp, acc.fn + m.fn
+    _collect(ev, outcomes)
     return ev
 
 
@@ -244,15 +249,7 @@ def sweep_threshold(
     rows = []
     for i, th in enumerate(thresholds):
         ev = Evaluation(cases=len(jobs))
-        for outcomes in per_case:
-            out = outcomes[i]
-            if "failure" in out:
-                ev.failures.append(out["failure"])
-                continue
-            ev.curves.extend(out["curves"])
-            for style, m in out["counts"].items():
-                acc = ev.masks[style]
-                acc.tp, acc.fp, acc.fn = acc.tp + m.tp, acc.fp + m.fp, acc.fn + m.fn
+        _collect(ev, [outcomes[i] for outcomes in per_case])
         total = MaskCounts(
             sum(m.tp for m in ev.masks.values()),
             sum(m.fp for m in ev.masks.values()),
