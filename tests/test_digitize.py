@@ -233,7 +233,15 @@ def test_api_result_types(render_case, tmp_path):
     assert c.depth.dtype == np.float64 and c.value.shape == result.depth.shape
     np.testing.assert_allclose(result.depth / 0.1, np.round(result.depth / 0.1), atol=1e-9)
     assert result.segmenter == "classical" and result.device == "cpu"
-    assert set(result.timings) >= {"decode", "segment", "thin", "trace", "resample", "total"}
+    assert set(result.timings) >= {
+        "decode",
+        "tiling",
+        "segmenter",
+        "thin",
+        "trace",
+        "resample",
+        "total",
+    }
 
 
 def test_eval_reports_mask_instrument_and_curve_verdict(render_case, tmp_path):

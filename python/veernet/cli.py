@@ -183,6 +183,54 @@ def _train(args: argparse.Namespace) -> int:
     return main_train(args.config, args.out, args.device)
 
 
+def _batch(args: argparse.Namespace) -> int:
+    from .batch import Options, run_batch
+
+    opts = Options(
+        segmenter=args.segmenter,
+        device=args.device,
+        step=args.step,
+        max_gap=args.max_gap,
+        threshold=args.threshold,
+    )
+    try:
+        lines = run_batch(args.inputs, args.layout, args.out, workers=args.workers, options=opts)
+    except KeyboardInterrupt:
+        print(
+            "veernet: interrupted; finished scans are in the manifest, rerun to resume",
+            file=sys.stderr,
+        )
+        return 130
+    counts: dict[str, int] = {}
+    for line in lines:
+        counts[line["status"]] = counts.get(line["status"], 0) + 1
+    print(
+        f"{len(lines)} scan(s): "
+        + ", ".join(f"{v} {k}" for k, v in sorted(counts.items()))
+        + f"; manifest {args.out}/manifest.jsonl"
+    )
+    for line in lines:
+        if line["status"] == "error":
+            print(f"  error: {line['scan']}: {line['error']}", file=sys.stderr)
+    if counts.get("error"):
+        return EXIT_ERROR
+    return EXIT_REVIEW if counts.get("review") else EXIT_OK
+
+
+def _bench(args: argparse.Namespace) -> int:
+    from .benchmark import markdown, run_bench
+    from .io import atomic_write_text
+
+    report = run_bench(quick=args.quick, device=args.device)
+    text = markdown(report)
+    print(text)
+    if args.json:
+        atomic_write_text(args.json, json.dumps(report, indent=2) + "\n")
+    if args.md:
+        atomic_write_text(args.md, text)
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="veernet", description="Digitize scanned well logs into LAS curves."
@@ -232,6 +280,29 @@ def main(argv: list[str] | None = None) -> int:
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--las-dir", default=None, help="real LAS files to draw curves from")
     s.set_defaults(func=_synth)
+    b = sub.add_parser(
+        "batch", help="digitize many scans with a worker pool and a resumable manifest"
+    )
+    b.add_argument("inputs", nargs="+", help="scan files, folders or glob patterns")
+    b.add_argument(
+        "--layout", required=True, help="one layout for all, or a folder of NAME.toml per scan"
+    )
+    b.add_argument("--out", required=True, help="output folder (LAS files and manifest.jsonl)")
+    b.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
+    b.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "classical"])
+    b.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    b.add_argument("--step", type=float)
+    b.add_argument("--max-gap", type=float)
+    b.add_argument("--threshold", type=float)
+    b.set_defaults(func=_batch)
+    bn = sub.add_parser(
+        "bench", help="measure throughput per stage on standard logs, with baselines"
+    )
+    bn.add_argument("--quick", action="store_true", help="the 100 m two-track log only")
+    bn.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
+    bn.add_argument("--json", help="write the report as JSON")
+    bn.add_argument("--md", help="write the markdown table")
+    bn.set_defaults(func=_bench)
     tr = sub.add_parser("train", help="train the segmenter and export ONNX (needs the train extra)")
     tr.add_argument("--config", required=True)
     tr.add_argument("--out", default="engine")

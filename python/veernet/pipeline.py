@@ -198,17 +198,15 @@ def digitize(
 
     ref = _read_reference(reference) if reference is not None else None
     results: list[CurveResult] = []
-    for k in ("segment", "thin", "trace", "resample"):
+    for k in ("tiling", "segmenter", "thin", "trace", "resample"):
         timings[k] = 0.0
     for track in lay.tracks:
         c0 = max(0, int(math.floor(track.left)))
         c1 = min(n_cols, int(math.ceil(track.right)) + 1)
-        t = time.perf_counter()
         # Only the channels of this track's curves are kept: memory stays at one
         # float32 map per curve per track, whatever the number of classes.
         keep = [seg.classes.index(c.style) for c in track.curves]
-        probs = segment_region(img, (r0, r1), (c0, c1), seg, keep=keep)
-        timings["segment"] += time.perf_counter() - t
+        probs = segment_region(img, (r0, r1), (c0, c1), seg, keep=keep, timings=timings)
         for i, curve in enumerate(track.curves):
             results.append(
                 _curve(

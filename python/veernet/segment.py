@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Protocol
@@ -128,14 +130,19 @@ def segment_region(
     overlap: int = 32,
     batch: int = 8,
     keep: Sequence[int] | None = None,
+    timings: dict[str, float] | None = None,
 ) -> npt.NDArray[np.float32]:
     """Per-class probabilities of ``image[rows[0]:rows[1], cols[0]:cols[1]]``.
 
     The region is cut into the segmenter's tiles with ``overlap`` pixels of overlap,
     predicted ``batch`` tiles at a time, and blended with linear ramps.  Returns
     (len(keep), rows, cols) float32 for the class channels in ``keep`` (default: all).
-    Peak memory: the result, one batch, and the weights.
+    Peak memory: the result, one batch, and the weights.  With ``timings``, seconds spent
+    in the segmenter's ``predict`` add to ``timings["segmenter"]`` and the rest (cutting,
+    normalising and blending tiles) to ``timings["tiling"]``.
     """
+    t_start = time.perf_counter()
+    t_predict = 0.0
     channels = list(range(len(segmenter.classes))) if keep is None else list(keep)
     region = image[rows[0] : rows[1], cols[0] : cols[1]]
     h, w = region.shape
@@ -158,11 +165,16 @@ def segment_region(
             np.stack([region[r : r + th, c : c + tw] for r, c in chunk])[:, None].astype(np.float32)
             / 255.0
         )
+        t0 = time.perf_counter()
         probs = segmenter.predict(tiles)
+        t_predict += time.perf_counter() - t0
         for (r, c), p in zip(chunk, probs, strict=True):
             acc[:, r : r + th, c : c + tw] += p[channels] * win
             weight[r : r + th, c : c + tw] += win
     acc /= np.maximum(weight, 1e-12)
+    if timings is not None:
+        timings["segmenter"] = timings.get("segmenter", 0.0) + t_predict
+        timings["tiling"] = timings.get("tiling", 0.0) + time.perf_counter() - t_start - t_predict
     return acc[:, :h, :w]
 
 
@@ -177,7 +189,7 @@ class OnnxSegmenter:
     ----------
     model : path to the ONNX file (default: the model shipped in the package)
     providers : ONNX Runtime execution providers, in order of preference
-    threads : intra-op threads (default: ONNX Runtime's choice, all cores)
+    threads : intra-op threads (default: $VEERNET_ORT_THREADS, else ONNX Runtime's choice)
     """
 
     name = "onnx"
@@ -202,6 +214,9 @@ class OnnxSegmenter:
             import onnxruntime as ort
 
             opts = ort.SessionOptions()
+            # Worker processes of eval and batch set VEERNET_ORT_THREADS=1 so that
+            # N processes do not each start a thread per core.
+            threads = threads or int(os.environ.get("VEERNET_ORT_THREADS", "0") or 0)
             if threads:
                 opts.intra_op_num_threads = threads
             self.session = ort.InferenceSession(
