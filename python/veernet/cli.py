@@ -231,6 +231,19 @@ def _bench(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _build_engine(args: argparse.Namespace) -> int:
+    from .segment import ModelError
+    from .tensorrt_backend import build_plan
+
+    try:
+        path = build_plan(args.model, max_batch=args.max_batch)
+    except (ModelError, ImportError, RuntimeError) as exc:
+        print(f"veernet: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"TensorRT plan: {path}")
+    return EXIT_OK
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="veernet", description="Digitize scanned well logs into LAS curves."
@@ -247,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--reference", help="LAS file of the true curves, to score each curve")
     d.add_argument("--qc", help="PNG overlay of the recovered curves on the scan")
     d.add_argument("--json", help="result as JSON")
-    d.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "classical"])
+    d.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "tensorrt", "classical"])
     d.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     d.add_argument(
         "--step", type=float, help="depth step (layout units; default 0.5 ft or 0.1524 m)"
@@ -289,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     b.add_argument("--out", required=True, help="output folder (LAS files and manifest.jsonl)")
     b.add_argument("--workers", type=int, default=None, help="processes (default: all cores)")
-    b.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "classical"])
+    b.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "tensorrt", "classical"])
     b.add_argument("--device", default="cpu", choices=["cpu", "gpu"])
     b.add_argument("--step", type=float)
     b.add_argument("--max-gap", type=float)
@@ -303,6 +316,10 @@ def main(argv: list[str] | None = None) -> int:
     bn.add_argument("--json", help="write the report as JSON")
     bn.add_argument("--md", help="write the markdown table")
     bn.set_defaults(func=_bench)
+    be = sub.add_parser("build-engine", help="build and cache the TensorRT engine ahead of time")
+    be.add_argument("--model", default=None, help="ONNX model (default: the shipped one)")
+    be.add_argument("--max-batch", type=int, default=16)
+    be.set_defaults(func=_build_engine)
     tr = sub.add_parser("train", help="train the segmenter and export ONNX (needs the train extra)")
     tr.add_argument("--config", required=True)
     tr.add_argument("--out", default="engine")

@@ -174,7 +174,11 @@ def digitize(
     cupy = None
     if device == "gpu" or (device == "auto" and gpu_usable()):
         cupy = require_gpu("digitize --device gpu")
-    seg = get_segmenter(segmenter) if isinstance(segmenter, str) else segmenter
+    seg = (
+        get_segmenter(segmenter, "gpu" if cupy is not None else "cpu")
+        if isinstance(segmenter, str)
+        else segmenter
+    )
     img = scan.image
     n_rows, n_cols = img.shape
     lay.check_image(

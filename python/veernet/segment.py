@@ -251,11 +251,19 @@ def default_model_path() -> Path:
     return Path(__file__).resolve().parent / "engine" / "segmenter.onnx"
 
 
-def get_segmenter(name: str) -> Segmenter:
-    """``auto``: the shipped learned model if it is installed, else an error telling how to
-    fall back; ``onnx``: the learned model; ``classical``: the baseline."""
+def get_segmenter(name: str, device: str = "cpu") -> Segmenter:
+    """``classical``: the baseline.  ``onnx``: the shipped learned model in ONNX Runtime.
+    ``tensorrt``: the same model as a TensorRT engine (built and cached on first use).
+    ``auto``: TensorRT when ``device`` is ``gpu`` and TensorRT is installed, else ONNX
+    Runtime.  A missing or corrupt model raises :class:`ModelError`; the classical
+    segmenter is used only when asked for by name."""
     if name == "classical":
         return ClassicalSegmenter()
+    if name == "tensorrt" or (name == "auto" and device == "gpu"):
+        from .tensorrt_backend import TensorRTSegmenter, tensorrt_available
+
+        if name == "tensorrt" or tensorrt_available():
+            return TensorRTSegmenter()
     if name in ("auto", "onnx"):
         return OnnxSegmenter()
-    raise ValueError(f"segmenter {name!r} is not known (choose auto, onnx or classical)")
+    raise ValueError(f"segmenter {name!r} is not known (choose auto, onnx, tensorrt or classical)")
