@@ -247,7 +247,10 @@ class OnnxSegmenter:
 
 
 def default_model_path() -> Path:
-    """The model shipped with the package (engine/segmenter.onnx in the repository)."""
+    """``$VEERNET_MODEL`` if set, else the model shipped with the package
+    (engine/segmenter.onnx in the repository)."""
+    if os.environ.get("VEERNET_MODEL"):
+        return Path(os.environ["VEERNET_MODEL"])
     return Path(__file__).resolve().parent / "engine" / "segmenter.onnx"
 
 
