@@ -5,6 +5,8 @@ Public like ``numpy.testing``: integrators use it to check veernet on their mach
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import numpy.typing as npt
 
@@ -74,13 +76,18 @@ def curve_band_mask(
 
 
 def track_mosaic(
-    rows: int, cols: int, rng: np.random.Generator, *, track_width: int = 1000
+    rows: int, cols: int, rng: np.random.Generator, *, track_width: int = 1600
 ) -> npt.NDArray[np.bool_]:
-    """A full-page mask: tracks side by side, two curves each, about 1.5 % foreground."""
+    """A full-page mask: tracks about ``track_width`` px wide side by side (at least one),
+    two curves each, about 1.5-2 % foreground."""
     mask = np.zeros((rows, cols), dtype=bool)
-    for left in range(0, cols - track_width + 1, track_width):
-        sub, _ = curve_band_mask(rows, track_width, rng, curves=2, swings=max(1, rows // 2000))
-        mask[:, left : left + track_width] |= sub
+    n = max(1, cols // track_width)
+    edges = np.linspace(0, cols, n + 1).astype(int)
+    for left, right in itertools.pairwise(edges):
+        sub, _ = curve_band_mask(
+            rows, int(right - left), rng, curves=2, swings=max(1, rows // 2000)
+        )
+        mask[:, left:right] |= sub
     return mask
 
 
