@@ -13,7 +13,6 @@ import argparse
 import json
 
 import numpy as np
-from timing import median_seconds
 
 
 def gpu_median(cp, fn, repeat: int) -> float:
@@ -51,6 +50,7 @@ def main() -> None:
     from skimage.morphology import skeletonize
 
     import veernet
+    from veernet.benchmark import median_seconds
     from veernet.testing import curve_band_mask, track_mosaic
 
     dev = cp.cuda.Device()

@@ -10,8 +10,8 @@ import argparse
 import os
 
 import numpy as np
-from timing import median_seconds
 
+from veernet.benchmark import median_seconds
 from veernet.segment import ClassicalSegmenter, OnnxSegmenter
 
 

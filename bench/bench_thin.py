@@ -14,9 +14,9 @@ import os
 import platform
 
 import numpy as np
-from timing import median_seconds
 
 import veernet
+from veernet.benchmark import median_seconds
 from veernet.testing import track_mosaic
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .io import atomic_write_text
+from .scan import file_sha256
 
 SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
@@ -76,14 +77,6 @@ def read_manifest(path: Path) -> list[dict[str, Any]]:
         except json.JSONDecodeError:
             continue
     return lines
-
-
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 _worker_segmenter: Any = None
@@ -199,7 +192,7 @@ def run_batch(
             lines.append({"scan": str(scan), "status": "error", "error": f"no layout {lay}"})
             continue
         key = hashlib.sha256(
-            f"{_sha256(scan)}|{_sha256(lay)}|{seg_digest}|{opts.digest()}".encode()
+            f"{file_sha256(scan)}|{file_sha256(lay)}|{seg_digest}|{opts.digest()}".encode()
         ).hexdigest()[:32]
         las = out / f"{scan.stem}.las"
         if key in finished:

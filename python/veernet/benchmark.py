@@ -19,6 +19,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,18 @@ from .layout import dumps_layout
 from .render import PX_PER_M_1_200_200DPI, CurveDraw, TrackDraw, render_log
 
 STAGES = ("decode", "tiling", "segmenter", "thin", "trace", "resample", "las")
+
+
+def median_seconds(fn: Callable[[], object], repeat: int) -> float:
+    """Median wall time of ``repeat`` calls after one warm-up call (first-call costs such as
+    allocation and thread start stay out of the numbers)."""
+    fn()
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times))
 
 
 def standard_log(length_m: float, tracks: int, seed: int = 0) -> tuple[np.ndarray, dict[str, Any]]:
@@ -109,28 +122,19 @@ def _thinning_baselines(scan: Path, layout_path: Path, repeat: int) -> dict[str,
         >= 0.5
     )
 
-    def median(fn: Any) -> float:
-        fn()
-        times = []
-        for _ in range(repeat):
-            t0 = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t0)
-        return float(np.median(times))
-
-    out = {"veernet": median(lambda: thin(mask))}
+    out = {"veernet": median_seconds(lambda: thin(mask), repeat)}
     try:
         from skimage.morphology import skeletonize
 
-        out["scikit-image"] = median(lambda: skeletonize(mask))
+        out["scikit-image"] = median_seconds(lambda: skeletonize(mask), repeat)
     except ImportError:
         pass
     try:
         import cv2
 
         m8 = mask.astype(np.uint8) * 255
-        out["opencv"] = median(
-            lambda: cv2.ximgproc.thinning(m8, thinningType=cv2.ximgproc.THINNING_ZHANGSUEN)
+        out["opencv"] = median_seconds(
+            lambda: cv2.ximgproc.thinning(m8, thinningType=cv2.ximgproc.THINNING_ZHANGSUEN), repeat
         )
     except (ImportError, AttributeError):
         pass

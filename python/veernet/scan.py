@@ -37,7 +37,8 @@ def max_pixels() -> int:
     return int(value) if value else DEFAULT_MAX_PIXELS
 
 
-def _sha256(path: Path) -> str:
+def file_sha256(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
     h = hashlib.sha256()
     with path.open("rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
@@ -97,7 +98,7 @@ def load_scan(path: str | Path, *, page: int = 0, limit: int | None = None) -> S
         raise ScanError(f"{path}: not enough memory to decode the image") from None
     if grey.size == 0:
         raise ScanError(f"{path}: the image is empty")
-    return Scan(grey, str(path), _sha256(path), page)
+    return Scan(grey, str(path), file_sha256(path), page)
 
 
 def _to_grey(im: Any) -> npt.NDArray[np.uint8]:
