@@ -283,3 +283,5 @@ def test_eval_reports_mask_instrument_and_curve_verdict(render_case, tmp_path):
     m = s["mask"]["solid"]
     assert m["recall"] > 0.9 and m["precision"] > 0.8 and 0 < m["iou"] <= 1
     assert "precision" in p.stdout and "median R²" in p.stdout
+    cross = s["crossing"]  # one curve per track here: nothing can cross
+    assert cross["crossing"]["curves"] == 0 and cross["not_crossing"]["curves"] == 2

@@ -120,3 +120,28 @@ def test_threshold_sweep_measures_the_recall_lever(tmp_path):
     recall = [r["mask_all"]["recall"] for r in rows]
     assert recall[0] >= recall[1] >= recall[2]  # a lower threshold never loses mask pixels
     assert (tmp_path / "sweep.png").stat().st_size > 1000
+
+
+def test_crossing_curves_are_found_from_the_truth(tmp_path):
+    from veernet.evaluate import _crossing_curves
+    from veernet.las import write_las
+
+    depth = np.arange(0.0, 100.0, 0.5)
+    a = np.linspace(0.1, 0.9, depth.size)  # rises across the track
+    b = np.full(depth.size, 0.5)  # crosses a halfway down
+    c = np.full(depth.size, 0.2)  # another track: never compared with a or b
+    ref = tmp_path / "ref.las"
+    write_las(ref, depth, "m", [("A", "", "", a), ("B", "", "", b), ("C", "", "", c)], {}, [])
+
+    from types import SimpleNamespace
+
+    from veernet.layout import CurveSpec
+
+    def curve(name, track):
+        spec = CurveSpec(name, "", "linear", 0.0, 1.0, "solid")
+        return SimpleNamespace(mnemonic=name, track=track, spec=spec)
+
+    result = SimpleNamespace(
+        depth=depth, curves=[curve("A", "T1"), curve("B", "T1"), curve("C", "T2")]
+    )
+    assert _crossing_curves(result, ref) == {"A", "B"}

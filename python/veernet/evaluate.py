@@ -89,6 +89,19 @@ class Evaluation:
                 k: float(np.mean([c["status"] == "accept" for c in self.curves if c["style"] == k]))
                 for k in sorted(by_style)
             },
+            "crossing": {
+                label: {
+                    "curves": len(sel),
+                    "r2_median": finite(float(np.median([r2_of(c) for c in sel]))) if sel else None,
+                    "pass_rate": float(np.mean([c["status"] == "accept" for c in sel]))
+                    if sel
+                    else None,
+                }
+                for label, sel in (
+                    ("crossing", [c for c in self.curves if c.get("crossing")]),
+                    ("not_crossing", [c for c in self.curves if not c.get("crossing")]),
+                )
+            },
             "mask": {k: v.scores() for k, v in sorted(self.masks.items())},
         }
 
@@ -128,6 +141,36 @@ class _CachedSegmenter:
         return self.cache[key]
 
 
+def _crossing_curves(result: Any, reference: Path) -> set[str]:
+    """Mnemonics of curves whose true path crosses another curve of the same track.
+
+    Two curves cross where the sign of the difference of their plot positions (fraction of
+    track width, clipped to the track) changes.
+    """
+    from .pipeline import _read_reference
+
+    depth, truth = _read_reference(reference)
+    grid = result.depth
+    frac: dict[str, np.ndarray] = {}
+    for c in result.curves:
+        if c.mnemonic.upper() in truth:
+            v = np.interp(grid, depth, truth[c.mnemonic.upper()])
+            frac[c.mnemonic] = np.clip(c.spec.fraction(v), 0.0, 1.0)
+    out: set[str] = set()
+    by_track: dict[str, list[str]] = defaultdict(list)
+    for c in result.curves:
+        if c.mnemonic in frac:
+            by_track[c.track].append(c.mnemonic)
+    for names in by_track.values():
+        for i, a in enumerate(names):
+            for b in names[i + 1 :]:
+                diff = frac[a] - frac[b]
+                ok = np.isfinite(diff) & (diff != 0)
+                if np.any(np.diff(np.sign(diff[ok])) != 0):
+                    out.update((a, b))
+    return out
+
+
 def _evaluate_case(args: tuple[Path, Path, Path, Any, FitGate | None, float]) -> dict[str, Any]:
     from PIL import Image
 
@@ -150,6 +193,7 @@ def _evaluate_case(args: tuple[Path, Path, Path, Any, FitGate | None, float]) ->
     curves: list[dict[str, Any]] = []
     counts: dict[str, MaskCounts] = {}
     truths: dict[str, np.ndarray] = {}
+    crossing = _crossing_curves(result, reference)
     for c in result.curves:
         style = c.spec.style
         if style not in truths:
@@ -172,6 +216,7 @@ def _evaluate_case(args: tuple[Path, Path, Path, Any, FitGate | None, float]) ->
                 "coverage": q.coverage,
                 "status": q.status,
                 "reason": q.reason,
+                "crossing": c.mnemonic in crossing,
             }
         )
     return {"curves": curves, "counts": counts}
