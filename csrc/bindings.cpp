@@ -73,9 +73,8 @@ py::tuple trace(const py::array& skeleton, const py::object& prob_obj, std::int6
   const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
   {
     py::gil_scoped_release release;
-    veernet::cpu::trace(skel.data, skel.row_stride, prob, prob_stride, skel.rows, skel.cols,
-                        costs, band_threshold, max_half_width, path.mutable_data(),
-                        centre.mutable_data());
+    veernet::cpu::trace(skel.data, skel.row_stride, prob, prob_stride, skel.rows, skel.cols, costs,
+                        band_threshold, max_half_width, path.mutable_data(), centre.mutable_data());
   }
   return py::make_tuple(path, centre);
 }
@@ -145,7 +144,8 @@ void trace_cuda(const py::list& jobs, std::int64_t miss, std::int64_t prob_cost,
     if (!job[1].is_none()) {
       const DeviceArray prob = device_array(job[1], "prob");
       require(prob, "prob", 2, 4);
-      if (prob.shape != skel.shape) throw std::invalid_argument("prob: shape differs from skeleton");
+      if (prob.shape != skel.shape)
+        throw std::invalid_argument("prob: shape differs from skeleton");
       P.prob = static_cast<const float*>(prob.ptr);
       P.prob_stride = prob.strides[0] / 4;
     }
@@ -209,7 +209,8 @@ PYBIND11_MODULE(_core, m) {
   info["cuda_architectures"] = py::none();
   m.def("cuda_device_count", []() { return 0; });
   m.def("cuda_count_nonzero", [](const py::array&) -> std::int64_t {
-    throw std::runtime_error("veernet was built without CUDA support (VEERNET_CUDA=OFF or no nvcc)");
+    throw std::runtime_error(
+        "veernet was built without CUDA support (VEERNET_CUDA=OFF or no nvcc)");
   });
   m.attr("CUDA_MAX_TRACE_COLUMNS") = 0;
 #endif

@@ -49,8 +49,9 @@ VEERNET_HD W thin_removed_bits(W nw, W n, W ne, W e, W se, W s, W sw, W w, int p
 // `nbhd` removed in sub-iteration `pass`?
 VEERNET_HD bool thin_removes(unsigned nbhd, int pass) {
   auto bit = [nbhd](int i) { return (nbhd >> i) & 1u; };
-  return thin_removed_bits<unsigned>(bit(0), bit(1), bit(2), bit(3), bit(4), bit(5),
-                                     bit(6), bit(7), pass) & 1u;
+  return thin_removed_bits<unsigned>(bit(0), bit(1), bit(2), bit(3), bit(4), bit(5), bit(6), bit(7),
+                                     pass) &
+         1u;
 }
 
 }  // namespace veernet

@@ -35,10 +35,10 @@ namespace {
 using Word = std::uint64_t;
 
 struct Packed {
-  std::int64_t rows = 0;   // image rows
-  std::int64_t words = 0;  // data words per row
-  std::int64_t stride = 0; // words + 2 border words
-  std::vector<Word> bits;  // (rows + 2) x stride
+  std::int64_t rows = 0;    // image rows
+  std::int64_t words = 0;   // data words per row
+  std::int64_t stride = 0;  // words + 2 border words
+  std::vector<Word> bits;   // (rows + 2) x stride
 
   Word* row(std::int64_t r) { return bits.data() + (r + 1) * stride + 1; }
 };
@@ -110,8 +110,8 @@ void thin(const std::uint8_t* src, std::uint8_t* dst, std::int64_t rows, std::in
   // two barriers per sub-iteration costs more than the work (measured: 1024x1024 ran
   // 3x slower on two threads than on one).
   const std::int64_t useful = std::min<std::int64_t>(rows / 256, rows * img.words / 32768);
-  const int nthreads = static_cast<int>(
-      std::max<std::int64_t>(1, std::min<std::int64_t>(threads, useful)));
+  const int nthreads =
+      static_cast<int>(std::max<std::int64_t>(1, std::min<std::int64_t>(threads, useful)));
   std::vector<std::int64_t> band(nthreads + 1);
   for (int t = 0; t <= nthreads; ++t) band[t] = rows * t / nthreads;
 

@@ -23,9 +23,8 @@
 namespace veernet::cpu {
 
 void trace(const std::uint8_t* skel, std::int64_t skel_stride, const float* prob,
-           std::int64_t prob_stride, std::int64_t rows, std::int64_t cols,
-           const TraceCosts& costs, float band_threshold, int max_half_width,
-           std::int32_t* path, double* centre) {
+           std::int64_t prob_stride, std::int64_t rows, std::int64_t cols, const TraceCosts& costs,
+           float band_threshold, int max_half_width, std::int32_t* path, double* centre) {
   if (rows <= 0) return;
   if (cols <= 0) {
     for (std::int64_t r = 0; r < rows; ++r) {

@@ -13,8 +13,7 @@ namespace {
 
 void check(cudaError_t err, const char* what) {
   if (err != cudaSuccess) {
-    throw std::runtime_error(std::string("CUDA error in ") + what + ": " +
-                             cudaGetErrorString(err));
+    throw std::runtime_error(std::string("CUDA error in ") + what + ": " + cudaGetErrorString(err));
   }
 }
 
@@ -54,7 +53,8 @@ std::int64_t count_nonzero(const std::uint8_t* host, std::size_t n) {
     check(cudaMemcpy(dev, host, n, cudaMemcpyHostToDevice), "cudaMemcpy");
     check(cudaMemset(total, 0, sizeof(*total)), "cudaMemset");
     const int threads = 256;
-    const int blocks = static_cast<int>(std::min<std::size_t>((n + threads - 1) / threads + 1, 1024));
+    const int blocks =
+        static_cast<int>(std::min<std::size_t>((n + threads - 1) / threads + 1, 1024));
     count_nonzero_kernel<<<blocks, threads>>>(dev, n, total);
     check(cudaGetLastError(), "count_nonzero_kernel launch");
     check(cudaMemcpy(&result, total, sizeof(result), cudaMemcpyDeviceToHost), "cudaMemcpy");

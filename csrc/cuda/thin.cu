@@ -112,7 +112,8 @@ void thin(const std::uint8_t* src, std::int64_t rows, std::int64_t cols, std::in
   guard.add(a);
   check(cudaMallocAsync(&b, n_words * sizeof(Word), stream), "cudaMallocAsync");
   guard.add(b);
-  check(cudaMallocAsync(&changes, 3 * sizeof(unsigned int) + sizeof(int), stream), "cudaMallocAsync");
+  check(cudaMallocAsync(&changes, 3 * sizeof(unsigned int) + sizeof(int), stream),
+        "cudaMallocAsync");
   guard.add(changes);
   steps = reinterpret_cast<int*>(changes + 3);
   check(cudaMemsetAsync(a, 0, n_words * sizeof(Word), stream), "cudaMemsetAsync");
@@ -136,8 +137,14 @@ void thin(const std::uint8_t* src, std::int64_t rows, std::int64_t cols, std::in
   // Each sub-iteration removes at least one pixel or the loop ends, and a blob loses a
   // layer per two sub-iterations: rows + cols + 4 bounds the count for any image.
   int max_steps = static_cast<int>(std::min<std::int64_t>(2 * (rows + cols) + 4, 1 << 30));
-  void* args[] = {&a, &b, const_cast<std::int64_t*>(&rows), const_cast<std::int64_t*>(&words),
-                  const_cast<std::int64_t*>(&stride), &changes, &steps, &max_steps};
+  void* args[] = {&a,
+                  &b,
+                  const_cast<std::int64_t*>(&rows),
+                  const_cast<std::int64_t*>(&words),
+                  const_cast<std::int64_t*>(&stride),
+                  &changes,
+                  &steps,
+                  &max_steps};
   check(cudaLaunchCooperativeKernel(reinterpret_cast<void*>(thin_kernel), blocks, threads, args, 0,
                                     stream),
         "thin_kernel cooperative launch");

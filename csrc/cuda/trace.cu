@@ -15,8 +15,8 @@
 // each chunk's rows are filled in parallel.  Sub-pixel refinement: a thread per row.
 #include <cuda_runtime.h>
 
-#include <cmath>
 #include <algorithm>
+#include <cmath>
 #include <cstdint>
 #include <stdexcept>
 #include <vector>
@@ -99,7 +99,8 @@ __device__ __forceinline__ void load_row(const TraceProblem& P, const TraceCosts
 }
 
 template <int ITEMS>
-__global__ void __launch_bounds__(32) forward_kernel(const TraceProblem* problems, TraceCosts costs) {
+__global__ void __launch_bounds__(32)
+    forward_kernel(const TraceProblem* problems, TraceCosts costs) {
   const TraceProblem P = problems[blockIdx.x];
   const int lane = threadIdx.x;
   const std::int64_t x0 = static_cast<std::int64_t>(lane) * ITEMS;
@@ -142,7 +143,8 @@ __global__ void __launch_bounds__(32) forward_kernel(const TraceProblem* problem
                       static_cast<std::int32_t>(x0 + ITEMS - 1)};
 #pragma unroll
     for (int i = ITEMS - 2; i >= 0; --i)
-      bwd[i] = left_then_right_bwd({D[i] + in[i], in[i], static_cast<std::int32_t>(x0 + i)}, bwd[i + 1]);
+      bwd[i] =
+          left_then_right_bwd({D[i] + in[i], in[i], static_cast<std::int32_t>(x0 + i)}, bwd[i + 1]);
     // Across the warp: inclusive scans of the lane summaries, then shift by one lane.
     Summary fs = fwd[ITEMS - 1], bs = bwd[0];
 #pragma unroll
@@ -177,7 +179,8 @@ __global__ void __launch_bounds__(32) forward_kernel(const TraceProblem* problem
     }
     if ((r % kRenorm) == 0) {
 #pragma unroll
-      for (int d = 16; d > 0; d >>= 1) row_min = min(row_min, __shfl_xor_sync(0xffffffffu, row_min, d));
+      for (int d = 16; d > 0; d >>= 1)
+        row_min = min(row_min, __shfl_xor_sync(0xffffffffu, row_min, d));
 #pragma unroll
       for (int i = 0; i < ITEMS; ++i)
         if (x0 + i < P.cols) D[i] -= row_min;
@@ -277,9 +280,11 @@ void trace(const TraceProblem* problems, int n, const TraceCosts& costs, float b
   // 32-bit headroom (see kRenorm): costs gathered between renormalisations plus the
   // widest sideways move, twice, must stay below the padding cost.
   const std::int64_t max_cell = costs.miss + 255 * costs.prob;
-  const std::int64_t spread = (kRenorm + 2) * max_cell + 2 * std::max(costs.jump, costs.follow) * widest;
+  const std::int64_t spread =
+      (kRenorm + 2) * max_cell + 2 * std::max(costs.jump, costs.follow) * widest;
   if (spread >= kBig / 2) {
-    throw std::invalid_argument("GPU trace: costs too large for 32-bit arithmetic; lower them or trace on the CPU");
+    throw std::invalid_argument(
+        "GPU trace: costs too large for 32-bit arithmetic; lower them or trace on the CPU");
   }
   DeviceBuffers guard(stream);
   std::vector<TraceProblem> ps(problems, problems + n);
@@ -299,11 +304,16 @@ void trace(const TraceProblem* problems, int n, const TraceCosts& costs, float b
   check(cudaMemcpyAsync(dev, ps.data(), sizeof(TraceProblem) * n, cudaMemcpyHostToDevice, stream),
         "cudaMemcpyAsync");
   // One instantiation for the widest problem keeps a single launch for all of them.
-  if (widest <= 32 * 4) launch_forward<4>(dev, n, costs, stream);
-  else if (widest <= 32 * 8) launch_forward<8>(dev, n, costs, stream);
-  else if (widest <= 32 * 16) launch_forward<16>(dev, n, costs, stream);
-  else if (widest <= 32 * 32) launch_forward<32>(dev, n, costs, stream);
-  else launch_forward<64>(dev, n, costs, stream);
+  if (widest <= 32 * 4)
+    launch_forward<4>(dev, n, costs, stream);
+  else if (widest <= 32 * 8)
+    launch_forward<8>(dev, n, costs, stream);
+  else if (widest <= 32 * 16)
+    launch_forward<16>(dev, n, costs, stream);
+  else if (widest <= 32 * 32)
+    launch_forward<32>(dev, n, costs, stream);
+  else
+    launch_forward<64>(dev, n, costs, stream);
 
   for (const TraceProblem& P : ps) {
     if (P.rows <= 0 || P.cols <= 0) continue;
@@ -314,11 +324,13 @@ void trace(const TraceProblem* problems, int n, const TraceCosts& costs, float b
     guard.add(map);
     at_bottom = map + chunks * P.cols;
     const std::int64_t threads = chunks * P.cols;
-    chunk_map_kernel<<<static_cast<unsigned>((threads + 255) / 256), 256, 0, stream>>>(P, map, chunks);
+    chunk_map_kernel<<<static_cast<unsigned>((threads + 255) / 256), 256, 0, stream>>>(P, map,
+                                                                                       chunks);
     check(cudaGetLastError(), "trace chunk_map_kernel launch");
     chain_kernel<<<1, 1, 0, stream>>>(P, map, chunks, at_bottom);
     check(cudaGetLastError(), "trace chain_kernel launch");
-    fill_kernel<<<static_cast<unsigned>((chunks + 127) / 128), 128, 0, stream>>>(P, at_bottom, chunks);
+    fill_kernel<<<static_cast<unsigned>((chunks + 127) / 128), 128, 0, stream>>>(P, at_bottom,
+                                                                                 chunks);
     check(cudaGetLastError(), "trace fill_kernel launch");
     refine_kernel<<<static_cast<unsigned>((P.rows + 255) / 256), 256, 0, stream>>>(
         P, band_threshold, max_half_width);
