@@ -48,8 +48,6 @@ class TrackDraw:
 class Rendered:
     image: npt.NDArray[np.uint8]
     layout: dict[str, Any]
-    #: Per curve, the value drawn on the depth grid of the layout (NaN where off-track).
-    truth: dict[str, npt.NDArray[np.float64]] = field(default_factory=dict)
     #: Per curve: the ink actually drawn (dashes leave gaps).
     masks: dict[str, npt.NDArray[np.bool_]] = field(default_factory=dict)
     #: Per style: the curves' paths as continuous strokes of their width, gaps between
@@ -78,7 +76,7 @@ def render_log(
     Depth lines every 1 unit, heavier every 5 and 10; linear tracks get vertical grid
     lines, log tracks one line per decade.  Curves are drawn as strokes of their width,
     clipped to their track; dashed and dotted styles leave gaps.  Returns the grey image,
-    the layout (digitize schema) and, per curve, the drawn value at each image row.
+    the layout (digitize schema), each curve's drawn ink and each style's path labels.
     """
     from PIL import Image, ImageDraw
 
@@ -174,14 +172,9 @@ def render_log(
         },
         "tracks": layout_tracks,
     }
-    truth = {}
-    for track in tracks:
-        for curve in track.curves:
-            truth[curve.mnemonic] = curve.value.copy()
     return Rendered(
         img,
         layout,
-        truth,
         {k: np.asarray(v, dtype=bool) for k, v in masks.items()},
         {k: np.asarray(v, dtype=bool) for k, v in paths.items()},
     )
