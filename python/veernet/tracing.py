@@ -139,8 +139,6 @@ def trace(
     path, centre = _core.trace(
         skel, p, miss, prob_cost, jump, follow, params.band_threshold, params.max_half_width
     )
-    if skel.shape[1] == 0:
-        centre[:] = np.nan
     return (centre, path) if return_path else centre
 
 
