@@ -10,6 +10,17 @@ from pathlib import Path
 from typing import IO, Any
 
 
+def _read_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+# Read once: umask is process-wide, and setting it to read it must not race with threads
+# that create files while a write is under way.
+_UMASK = _read_umask()
+
+
 class OutputError(OSError):
     """An output that could not be written; nothing partial is left behind."""
 
@@ -30,9 +41,7 @@ def atomic_writer(path: str | Path, mode: str = "w") -> Iterator[IO[Any]]:
     try:
         # mkstemp creates the file private (0600); give it the permissions a plain
         # open() would have.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
+        os.chmod(tmp, 0o666 & ~_UMASK)
         fh: IO[Any] = (
             os.fdopen(fd, "wb")
             if "b" in mode
