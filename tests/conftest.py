@@ -35,7 +35,18 @@ def render_case(tmp_path):
     from veernet.las import write_las
     from veernet.render import CurveDraw, TrackDraw, render_log
 
-    def make(las_name, curves, top, bottom, *, name="case", width=3.0, unit="m", px_per_unit=None):
+    def make(
+        las_name,
+        curves,
+        top,
+        bottom,
+        *,
+        name="case",
+        width=3.0,
+        unit="m",
+        px_per_unit=None,
+        wrap=False,
+    ):
         las = lasio.read(str(LAS_DIR / las_name), engine="normal")
         d = np.asarray(las.index, dtype=float)
         tracks = []
@@ -57,6 +68,7 @@ def render_case(tmp_path):
                             scale=scale,
                             style=style,
                             width=width,
+                            wrap=wrap,
                         )
                     ],
                 )

@@ -22,6 +22,22 @@ class FakeDeviceArray:
         return {"shape": (4, 4), "typestr": "|u1", "data": (0, False), "version": 3}
 
 
+@needs_gpu
+def test_gpu_pipeline_follows_a_backup_scale_like_the_cpu(render_case):
+    case = render_case(
+        "eastrock_lauren_P-135.las",
+        [("GR", 0.0, 140.0, "linear", "solid")],
+        700.0,
+        760.0,
+        wrap=True,
+    )
+    cpu = veernet.digitize(case.scan, case.layout, segmenter="classical", device="cpu")
+    gpu = veernet.digitize(case.scan, case.layout, segmenter="classical", device="gpu")
+    (a,), (b,) = cpu.curves, gpu.curves
+    assert np.nanmax(a.value) > 140.0
+    np.testing.assert_allclose(a.value, b.value, rtol=0, atol=1e-9, equal_nan=True)
+
+
 @pytest.mark.skipif(gpu_usable(), reason="checks the error where no GPU is usable")
 def test_device_arrays_fail_clearly_at_the_call_without_a_gpu():
     with pytest.raises(

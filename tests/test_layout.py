@@ -2,7 +2,7 @@ import copy
 
 import pytest
 
-from veernet.layout import LayoutError, load_layout
+from veernet.layout import CurveSpec, LayoutError, load_layout
 
 GOOD = {
     "well": {"WELL": "Test #1", "COMP": "Acme"},
@@ -91,6 +91,25 @@ def test_log_scale_maps_through_log10():
     assert ild.fraction(20.0) == pytest.approx(0.5)
 
 
+def test_backup_scale_extends_the_plot_range_and_wraps_the_drawing(tmp_path):
+    from veernet.layout import dumps_layout
+
+    lay = copy.deepcopy(GOOD)
+    lay["tracks"][0]["curves"][0]["wrap"] = True
+    path = tmp_path / "wrap.toml"
+    path.write_text(dumps_layout(lay))
+    gr, sp = load_layout(path).tracks[0].curves[:2]
+    assert gr.wrap and not sp.wrap
+    assert gr.plot_range == (-1.0, 2.0) and sp.plot_range == (0.0, 1.0)
+    # GR 0-150 with a backup scale: 180 gAPI is drawn at 30 gAPI's place, 20% of the way
+    # in from the left edge; without one, it is held at the right edge.
+    assert gr.left_value == 0.0 and gr.right_value == 150.0
+    assert gr.drawn_fraction(180.0) == pytest.approx(0.2)
+    assert gr.value(1.2) == pytest.approx(180.0)
+    plain = CurveSpec("GR", "gAPI", "linear", 0.0, 150.0, "solid")
+    assert plain.drawn_fraction(180.0) == 1.0
+
+
 def test_every_problem_reported_with_its_location():
     bad = copy.deepcopy(GOOD)
     bad["depth"]["points"] = [[60.0, 700.0], [50.0, 690.0]]
@@ -125,6 +144,7 @@ def test_every_problem_reported_with_its_location():
         (lambda d: d["tracks"][0]["curves"][0].update(right_value=0.0), "are equal"),
         (lambda d: d["tracks"][0].update(colour="red"), "unknown key"),
         (lambda d: d["tracks"][1]["curves"][0].update(mnemonic="GR"), "used twice"),
+        (lambda d: d["tracks"][0]["curves"][0].update(wrap="yes"), "wrap: expected true or false"),
     ],
 )
 def test_single_problems(mutate, message):

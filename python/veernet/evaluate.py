@@ -144,8 +144,8 @@ class _CachedSegmenter:
 def _crossing_curves(result: Any, reference: Path) -> set[str]:
     """Mnemonics of curves whose true path crosses another curve of the same track.
 
-    Two curves cross where the sign of the difference of their plot positions (fraction of
-    track width, clipped to the track) changes.
+    Two curves cross where the sign of the difference of their drawn positions (fraction of
+    track width: clipped to the track, or wrapped back into it) changes.
     """
     from .pipeline import _read_reference
 
@@ -155,7 +155,7 @@ def _crossing_curves(result: Any, reference: Path) -> set[str]:
     for c in result.curves:
         if c.mnemonic.upper() in truth:
             v = np.interp(grid, depth, truth[c.mnemonic.upper()])
-            frac[c.mnemonic] = np.clip(c.spec.fraction(v), 0.0, 1.0)
+            frac[c.mnemonic] = c.spec.drawn_fraction(v)
     out: set[str] = set()
     by_track: dict[str, list[str]] = defaultdict(list)
     for c in result.curves:

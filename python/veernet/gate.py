@@ -64,8 +64,8 @@ def score(
     """(R², MAE) of ``values`` against a reference in plot space, on ``points`` depths.
 
     The depths are evenly spaced over the overlap of both depth ranges; depths where either
-    side is NULL are left out.  Both sides are clipped to the track (a drawn curve cannot
-    leave it).
+    side is NULL are left out.  Both sides are clipped to what the paper can record: the
+    track, or with a backup scale one more track width on each side.
     """
     ok_ref = ~np.isnan(ref_values)
     if ok_ref.sum() < 2 or len(grid) < 2:
@@ -79,8 +79,9 @@ def score(
     # Nearest-sample NULLs: interp across a NaN gives NaN on both neighbours' spans.
     ref = np.interp(d, ref_depth[ok_ref], ref_values[ok_ref])
     ref_nan = np.interp(d, ref_depth, np.isnan(ref_values).astype(float)) > 0
-    a = np.clip(curve.fraction(ours), 0.0, 1.0)
-    b = np.clip(curve.fraction(ref), 0.0, 1.0)
+    lo, hi = curve.plot_range
+    a = np.clip(curve.fraction(ours), lo, hi)
+    b = np.clip(curve.fraction(ref), lo, hi)
     both = ~np.isnan(a) & ~np.isnan(b) & ~ref_nan
     if both.sum() < 3:
         return float("nan"), float("nan")

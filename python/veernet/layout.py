@@ -23,6 +23,10 @@ A layout is a TOML file (or the same structure as a dict)::
       right_value = 150.0   # below left_value for a reversed scale
       style = "solid"       # "solid", "dashed" or "dotted"
       description = "Gamma ray"
+      wrap = true           # optional: a backup scale.  Values past one edge are drawn
+                            # from the other edge, one scale width on (GR 150-300 over
+                            # 0-150); the tracer follows the curve across the wrap and the
+                            # LAS gets the true value, from -1 to 2 scale widths
 
 Validation collects every problem, each with its location, before raising.
 """
@@ -107,6 +111,22 @@ class CurveSpec:
     right_value: float
     style: str
     description: str = ""
+    #: A backup scale: the curve wraps from either edge onto the other (see the schema).
+    wrap: bool = False
+
+    @property
+    def plot_range(self) -> tuple[float, float]:
+        """Range of the fraction of track width a drawn curve can record: the track, or
+        with a backup scale one more track width on each side."""
+        return (-1.0, 2.0) if self.wrap else (0.0, 1.0)
+
+    def drawn_fraction(self, value: npt.ArrayLike) -> npt.NDArray[np.float64]:
+        """Where a value is drawn on the paper (fraction of track width): clipped at the
+        edges, or with a backup scale wrapped back into the track."""
+        f = self.fraction(value)
+        if self.wrap:
+            return np.where(np.isfinite(f), np.mod(f, 1.0), f)
+        return np.clip(f, 0.0, 1.0)
 
     def value(self, fraction: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Value at a fraction (0 = left edge, 1 = right edge) of the track width."""
@@ -373,6 +393,9 @@ def _parse_curve(c: Any, where: str, problems: list[str]) -> CurveSpec | None:
         if "right_value" in c
         else None
     )
+    wrap = c.get("wrap", False)
+    if not isinstance(wrap, bool):
+        problems.append(f"{where}.wrap: expected true or false, got {wrap!r}")
     if lv is not None and rv is not None:
         if lv == rv:
             problems.append(f"{where}: left_value and right_value are equal ({lv:g})")
@@ -387,6 +410,7 @@ def _parse_curve(c: Any, where: str, problems: list[str]) -> CurveSpec | None:
             "right_value",
             "style",
             "description",
+            "wrap",
         }:
             problems.append(f"{where}.{key}: unknown key")
     if len(problems) > n0 or lv is None or rv is None:
@@ -399,6 +423,7 @@ def _parse_curve(c: Any, where: str, problems: list[str]) -> CurveSpec | None:
         rv,
         str(style),
         str(c.get("description", "")),
+        bool(wrap),
     )
 
 

@@ -274,35 +274,55 @@ def _curve(
     cupy: Any = None,
 ) -> CurveResult:
     t = time.perf_counter()
-    mask = prob >= threshold
-    if cupy is None:
-        skeleton = thin(mask)
-        timings["thin"] += time.perf_counter() - t
-        t = time.perf_counter()
-        centre, path = trace(skeleton, prob, params, return_path=True)
-    else:
-        # The same kernels' GPU twins: identical skeleton and path, so identical LAS.
-        d_prob = cupy.asarray(prob)
-        d_skeleton = thin(d_prob >= threshold)
+    # The same kernels run on the CPU or, with CuPy, as their GPU twins: identical skeleton
+    # and path, so identical LAS.
+    xp = np if cupy is None else cupy
+    d_prob = xp.asarray(prob)
+    skeleton = thin(d_prob >= threshold)
+    if cupy is not None:
         cupy.cuda.get_current_stream().synchronize()
-        timings["thin"] += time.perf_counter() - t
-        t = time.perf_counter()
-        d_centre, d_path = trace(d_skeleton, d_prob, params, return_path=True)
-        centre, path = cupy.asnumpy(d_centre), cupy.asnumpy(d_path)
+    timings["thin"] += time.perf_counter() - t
+    t = time.perf_counter()
+    if curve.wrap:
+        # A backup scale makes the track's columns cyclic: traced over three copies of
+        # the track side by side, a curve that leaves one edge and comes back at the
+        # other is one continuous path, and the copy it is in counts its wraps.
+        a = min(max(0, int(round(track.left)) - c0), prob.shape[1] - 1)
+        n = max(1, min(int(round(track.width)), prob.shape[1] - a))
+        d_skel3 = xp.tile(skeleton[:, a : a + n], (1, 3))
+        d_prob3 = xp.tile(d_prob[:, a : a + n], (1, 3))
+        centre3, path3 = _to_host(trace(d_skel3, d_prob3, params, return_path=True), cupy)
+        copy = np.floor(centre3 / n)
+        local = centre3 - copy * n + (c0 + a - track.left)  # drawn position, from the left edge
+        unwrapped = local + (copy - 1) * track.width
+        if np.any(~np.isnan(unwrapped)):
+            # The copies are interchangeable: the main scale is the one the curve spends
+            # most of its depth on.
+            unwrapped -= np.floor(np.nanmedian(unwrapped) / track.width) * track.width
+        position = unwrapped
+        columns = local + track.left  # image columns of the ink
+        found = ~np.isnan(centre3)
+        path_cols = path3 % n + a
+    else:
+        centre, path = _to_host(trace(skeleton, d_prob, params, return_path=True), cupy)
+        columns = centre + c0  # image columns
+        position = columns - track.left
+        found = ~np.isnan(centre)
+        path_cols = path
+    mean_prob = (
+        float(prob[np.flatnonzero(found), path_cols[found]].mean()) if found.any() else float("nan")
+    )
     timings["trace"] += time.perf_counter() - t
-    found = ~np.isnan(centre)
     if not found.any() and not allow_empty:
         raise EmptyTrackError(
             f"track {track.name}: no trace of curve {curve.mnemonic} ({curve.style}) was found; is the track empty, or the layout's columns wrong?"
         )
-    mean_prob = (
-        float(prob[np.flatnonzero(found), path[found]].mean()) if found.any() else float("nan")
-    )
     t = time.perf_counter()
-    columns = centre + c0  # image columns
-    fitted = fit_curve(row_depth, columns - track.left, grid, max_gap=max_gap)
-    # A drawn curve cannot leave its track: a spline overshooting an edge is held there.
-    values = curve.value(np.clip(fitted.column, 0.0, track.width) / track.width)
+    fitted = fit_curve(row_depth, position, grid, max_gap=max_gap)
+    # A drawn curve cannot leave what the paper records (its track, and with a backup
+    # scale one more track width on each side): a spline overshooting is held there.
+    lo, hi = curve.plot_range
+    values = curve.value(np.clip(fitted.column / track.width, lo, hi))
     timings["resample"] += time.perf_counter() - t
     coverage = float(np.mean(~np.isnan(values))) if len(values) else 0.0
     n_gaps, longest = gaps(grid, values)
@@ -332,9 +352,14 @@ def _curve(
         values,
         qc,
         columns,
-        mask if keep_masks else None,
+        (prob >= threshold) if keep_masks else None,
         c0,
     )
+
+
+def _to_host(arrays: Any, cupy: Any) -> tuple[Any, ...]:
+    """NumPy copies of device arrays (unchanged without CuPy)."""
+    return arrays if cupy is None else tuple(cupy.asnumpy(a) for a in arrays)
 
 
 def _read_reference(

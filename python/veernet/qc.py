@@ -44,7 +44,7 @@ def write_qc(
         # What ships: the resampled values, mapped back to the scan through the layout.
         track = tracks[curve.track]
         rows = result.layout.depth.row(curve.depth)
-        cols = track.left + curve.spec.fraction(curve.value) * track.width
+        cols = track.left + curve.spec.drawn_fraction(curve.value) * track.width
         ok = ~np.isnan(cols)
         edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
         for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):

@@ -153,6 +153,7 @@ def render_log(
                     "right_value": curve.right_value,
                     "style": curve.style,
                     "description": curve.description or curve.mnemonic,
+                    **({"wrap": True} if curve.wrap else {}),
                 }
             )
         layout_tracks.append(

@@ -52,6 +52,9 @@ class TrainConfig:
     threads: int = 2
     workers: int = 0  # processes generating shards ahead of training (0: in-process)
     passes_per_shard: int = 1  # times each shard's tiles are visited before the next
+    #: An exported segmenter (ONNX, same architecture) whose weights start the training:
+    #: fine-tuning continues a model instead of starting from random weights.
+    init: str = ""
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -250,7 +253,10 @@ def train(
     dev = torch.device(
         "cuda" if device in ("auto", "cuda") and torch.cuda.is_available() else "cpu"
     )
-    model = build_model(cfg).to(dev)
+    model = build_model(cfg)
+    if cfg.init:
+        load_onnx_weights(model, cfg, cfg.init)
+    model = model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.OneCycleLR(
         opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1
@@ -308,6 +314,52 @@ def train(
     }
     (out / "training.json").write_text(json.dumps(info, indent=2))
     return info
+
+
+def load_onnx_weights(model: Any, cfg: TrainConfig, path: str | Path) -> None:
+    """Copy the weights of an exported segmenter into ``model`` (same architecture).
+
+    Named initializers map to parameters directly.  The exporter folds each GroupNorm's
+    affine weight and bias into anonymous Mul/Add constants, which appear in the order the
+    GroupNorm layers run; they are matched in that order.  The result is checked: the
+    model must reproduce the ONNX model's probabilities on a test input, or this raises.
+    """
+    import onnx
+    import onnxruntime as ort
+    import torch
+    from onnx import numpy_helper
+
+    m = onnx.load(str(path))
+    named, anonymous = {}, []
+    for init in m.graph.initializer:
+        value = numpy_helper.to_array(init)
+        if init.name.startswith("net."):
+            named[init.name.removeprefix("net.")] = value
+        elif init.name.startswith("onnx::Mul_") or init.name.startswith("onnx::Add_"):
+            anonymous.append(value)
+    norms = [mod for mod in model.modules() if isinstance(mod, torch.nn.GroupNorm)]
+    if len(anonymous) != 2 * len(norms):
+        raise ValueError(
+            f"{path}: {len(anonymous) // 2} normalisation layers, the model has {len(norms)}"
+        )
+    state = model.state_dict()
+    with torch.no_grad():
+        for name, value in named.items():
+            if name not in state or tuple(state[name].shape) != value.shape:
+                raise ValueError(f"{path}: {name} {value.shape} does not fit the configured model")
+            state[name].copy_(torch.from_numpy(np.array(value)))
+        for i, norm in enumerate(norms):
+            norm.weight.copy_(torch.from_numpy(np.array(anonymous[2 * i]).reshape(-1)))
+            norm.bias.copy_(torch.from_numpy(np.array(anonymous[2 * i + 1]).reshape(-1)))
+    x = np.random.default_rng(0).random((1, 1, cfg.tile, cfg.tile), dtype=np.float32)
+    ours = torch.sigmoid(model.eval()(torch.from_numpy(x))).detach().numpy()
+    theirs = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"]).run(
+        None, {"image": x}
+    )[0]
+    err = float(np.max(np.abs(ours - theirs[:, 1:])))
+    if err > 1e-3:
+        raise ValueError(f"{path}: weights loaded but the outputs differ by {err:.2g}")
+    model.train()
 
 
 def export_onnx(model: Any, cfg: TrainConfig, path: str | Path) -> None:
