@@ -37,3 +37,32 @@ def test_training_smoke_run_exports_a_usable_onnx_model(tmp_path):
     extra[0, 0, :, 4] = 6.0
     assert float(loss_fn(cfg, miss, target)) > float(loss_fn(cfg, extra, target))
     assert VALIDATION_SEED > cfg.train_seed + 10 * cfg.logs_per_shard
+
+
+def test_fine_tuning_starts_from_the_exported_weights(tmp_path):
+    from dataclasses import replace
+
+    from veernet.train import TrainConfig, build_model, load_onnx_weights, train
+
+    cfg = TrainConfig(
+        seed=4, tile=64, channels=(4, 8), steps=2, batch=2, logs_per_shard=1,
+        tiles_per_log=2, las_dir="nowhere", threads=1,
+    )  # fmt: skip
+    train(cfg, tmp_path / "a", device="cpu", log=lambda *_: None)
+    first = tmp_path / "a" / "segmenter.onnx"
+    model = build_model(cfg)
+    load_onnx_weights(model, cfg, first)  # checks its own outputs against ONNX Runtime
+    # a different architecture is refused, naming the file
+    with pytest.raises(ValueError, match="segmenter.onnx"):
+        load_onnx_weights(build_model(replace(cfg, channels=(4, 16))), cfg, first)
+    # a fine-tuning run starts where the first one ended
+    info = train(
+        replace(cfg, init=str(first), lr=1e-9), tmp_path / "b", device="cpu", log=lambda *_: None
+    )
+    assert info["steps_done"] == 2
+    x = np.random.default_rng(1).random((1, 1, 64, 64), dtype=np.float32)
+    from veernet.segment import OnnxSegmenter
+
+    a = OnnxSegmenter(first).predict(x)
+    b = OnnxSegmenter(tmp_path / "b" / "segmenter.onnx").predict(x)
+    np.testing.assert_allclose(a, b, atol=1e-3)

@@ -312,6 +312,8 @@ def train(
         "steps_done": steps_done,
         "parameters": sum(p.numel() for p in model.parameters()),
     }
+    if cfg.init:
+        info["init_sha256"] = hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest()
     (out / "training.json").write_text(json.dumps(info, indent=2))
     return info
 
