@@ -89,6 +89,24 @@ def test_synthetic_logs_are_reproducible_and_consistent(tmp_path):
     assert not np.array_equal(generate(124).image.shape, (0, 0))
 
 
+def test_synth_skips_constant_real_curves(tmp_path):
+    """A constant stretch of a real log (a tool off, a bit size) has no curve to draw, and no
+    R² to score against: the generator takes another."""
+    from veernet.las import write_las
+    from veernet.synth import _real_curve
+
+    depth = np.arange(1000.0, 1200.0, 0.1)
+    write_las(
+        tmp_path / "flat.las", depth, "m", [("BS", "in", "bit", np.full(depth.size, 8.5))], {}, []
+    )
+    rng = np.random.default_rng(0)
+    assert _real_curve(rng, [tmp_path / "flat.las"], 50.0) is None
+    wavy = 60 + 30 * np.sin(depth / 3.0)
+    write_las(tmp_path / "gr.las", depth, "m", [("GR", "gAPI", "gamma", wavy)], {}, [])
+    d, v = _real_curve(rng, [tmp_path / "gr.las"], 50.0)
+    assert np.ptp(v) > 10 and d[-1] - d[0] <= 50.0
+
+
 def test_threshold_sweep_measures_the_recall_lever(tmp_path):
     import json
     import subprocess

@@ -87,8 +87,9 @@ def _digitize(args: argparse.Namespace) -> int:
     for c in result.curves:
         q = c.qc
         ref = f", R² {q.r2:.4f}, MAE {q.mae:.4f}" if q.r2 is not None else ""
+        off = f", off scale {q.off_scale:.1%} (NULL)" if q.off_scale > 0 else ""
         print(
-            f"  {c.mnemonic:<8} {c.track:<6} coverage {q.coverage:.3f}, {q.gaps} gap(s), residual {q.residual_rms_px:.2f} px{ref}: {q.status} ({q.reason})"
+            f"  {c.mnemonic:<8} {c.track:<6} coverage {q.coverage:.3f}, {q.gaps} gap(s){off}, residual {q.residual_rms_px:.2f} px{ref}: {q.status} ({q.reason})"
         )
     print(f"wrote {args.out}")
     return EXIT_OK if result.accepted else EXIT_REVIEW

@@ -27,12 +27,17 @@ class FitGate:
 
 @dataclass
 class CurveQC:
+    #: Share of the interval with values, off-scale depths left out (with a reference:
+    #: share of the depths where the reference is on the paper).
     coverage: float
     gaps: int
     longest_gap: float  # depth units
     residual_rms_px: float
     outliers: int
     mean_prob: float
+    #: Share of the interval where the curve runs off its scale (pinned at a track edge
+    #: without a backup scale): NULL in the LAS, and not counted against coverage.
+    off_scale: float = 0.0
     r2: float | None = None
     mae: float | None = None  # fraction of track width
     status: str = "review"
@@ -42,9 +47,8 @@ class CurveQC:
         return asdict(self)
 
 
-def gaps(grid: npt.NDArray[np.float64], values: npt.NDArray[np.float64]) -> tuple[int, float]:
-    """(number of NULL runs, longest NULL run in depth units) within the grid."""
-    missing = np.isnan(values)
+def gaps(grid: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]) -> tuple[int, float]:
+    """(number of runs of ``missing`` grid depths, longest such run in depth units)."""
     edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
     starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
     if len(starts) == 0:
@@ -60,20 +64,25 @@ def score(
     ref_values: npt.NDArray[np.float64],
     curve: CurveSpec,
     points: int,
-) -> tuple[float, float]:
-    """(R², MAE) of ``values`` against a reference in plot space, on ``points`` depths.
+    edge: float = 0.0,
+) -> tuple[float, float, float]:
+    """(R², MAE, coverage) of ``values`` against a reference in plot space, on ``points``
+    depths.
 
     The depths are evenly spaced over the overlap of both depth ranges; depths where either
     side is NULL are left out.  Both sides are clipped to what the paper can record: the
-    track, or with a backup scale one more track width on each side.
+    track, or with a backup scale one more track width on each side.  Coverage is the share
+    of the depths where the reference is on the paper (more than ``edge``, a fraction of
+    the track width, inside that range) at which ``values`` has a value.
     """
+    nan3 = (float("nan"), float("nan"), float("nan"))
     ok_ref = ~np.isnan(ref_values)
     if ok_ref.sum() < 2 or len(grid) < 2:
-        return float("nan"), float("nan")
+        return nan3
     top = max(grid[0], ref_depth[ok_ref][0])
     bottom = min(grid[-1], ref_depth[ok_ref][-1])
     if bottom <= top:
-        return float("nan"), float("nan")
+        return nan3
     d = np.linspace(top, bottom, points)
     ours = np.interp(d, grid, values, left=np.nan, right=np.nan)
     # Nearest-sample NULLs: interp across a NaN gives NaN on both neighbours' spans.
@@ -81,15 +90,18 @@ def score(
     ref_nan = np.interp(d, ref_depth, np.isnan(ref_values).astype(float)) > 0
     lo, hi = curve.plot_range
     a = np.clip(curve.fraction(ours), lo, hi)
-    b = np.clip(curve.fraction(ref), lo, hi)
+    b_raw = curve.fraction(ref)
+    b = np.clip(b_raw, lo, hi)
+    on_paper = (b_raw > lo + edge) & (b_raw < hi - edge) & ~ref_nan
+    coverage = float(np.mean(~np.isnan(a[on_paper]))) if on_paper.any() else 1.0
     both = ~np.isnan(a) & ~np.isnan(b) & ~ref_nan
     if both.sum() < 3:
-        return float("nan"), float("nan")
+        return float("nan"), float("nan"), coverage
     a, b = a[both], b[both]
     ss_tot = float(np.sum((b - b.mean()) ** 2))
     ss_res = float(np.sum((a - b) ** 2))
     r2 = 1.0 - ss_res / ss_tot if ss_tot > 0 else (1.0 if ss_res == 0 else float("-inf"))
-    return r2, float(np.mean(np.abs(a - b)))
+    return r2, float(np.mean(np.abs(a - b))), coverage
 
 
 def verdict(qc: CurveQC, rule: FitGate) -> CurveQC:

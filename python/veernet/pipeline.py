@@ -26,6 +26,10 @@ from .tracing import TraceParams, trace
 #: Class probability from which a pixel joins a curve's mask.  Chosen by the threshold
 #: sweep in docs/threshold_sweep.md: below 0.5 mask recall and the fit-gate pass rate rise
 #: while the median recovered R² stays level.
+#: A traced curve within this many pixels of a track edge (without a backup scale) is
+#: pinned there, off its scale: the paper does not record its value.
+OFF_SCALE_EDGE_PX = 2.5
+
 DEFAULT_THRESHOLD = 0.2
 
 __all__ = ["CurveResult", "EmptyTrackError", "LayoutError", "Result", "ScanError", "digitize"]
@@ -322,22 +326,32 @@ def _curve(
     # A drawn curve cannot leave what the paper records (its track, and with a backup
     # scale one more track width on each side): a spline overshooting is held there.
     lo, hi = curve.plot_range
-    values = curve.value(np.clip(fitted.column / track.width, lo, hi))
+    frac = fitted.column / track.width
+    edge = OFF_SCALE_EDGE_PX / track.width
+    off = np.zeros(frac.shape, bool) if curve.wrap else _off_scale(frac, edge)
+    values = curve.value(np.clip(frac, lo, hi))
+    values[off] = np.nan
     timings["resample"] += time.perf_counter() - t
-    coverage = float(np.mean(~np.isnan(values))) if len(values) else 0.0
-    n_gaps, longest = gaps(grid, values)
+    missing = np.isnan(values) & ~off
+    on_scale = int(np.count_nonzero(~off))
+    coverage = 1.0 - np.count_nonzero(missing) / on_scale if on_scale else 0.0
+    n_gaps, longest = gaps(grid, missing)
     qc = CurveQC(coverage, n_gaps, longest, fitted.residual_rms, fitted.outliers, mean_prob)
+    qc.off_scale = float(np.mean(off)) if len(off) else 0.0
     if ref is not None:
         ref_depth, ref_curves = ref
         if curve.mnemonic.upper() in ref_curves:
-            qc.r2, qc.mae = score(
+            qc.r2, qc.mae, ref_coverage = score(
                 grid,
                 values,
                 ref_depth,
                 ref_curves[curve.mnemonic.upper()],
                 curve,
                 rule.reference_points,
+                0.0 if curve.wrap else edge,
             )
+            if math.isfinite(ref_coverage):
+                qc.coverage = ref_coverage
         else:
             qc.reason = "not in the reference"
     verdict(qc, rule)
@@ -355,6 +369,25 @@ def _curve(
         (prob >= threshold) if keep_masks else None,
         c0,
     )
+
+
+def _off_scale(frac: npt.NDArray[np.float64], edge: float) -> npt.NDArray[np.bool_]:
+    """Depths where a curve without a backup scale runs off its scale.
+
+    The paper records only that the value is past the edge: the curve is drawn pinned
+    along it (within ``edge``, a fraction of the track width) or, where the pinned stretch
+    merges with the track's border line, leaves a gap entered and left at the same edge.
+    """
+    with np.errstate(invalid="ignore"):
+        side = np.where(frac <= edge, -1, np.where(frac >= 1.0 - edge, 1, 0))
+    side[np.isnan(frac)] = 0
+    off = side != 0
+    missing = np.isnan(frac)
+    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
+    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        if a > 0 and b < len(frac) and side[a - 1] != 0 and side[a - 1] == side[b]:
+            off[a:b] = True
+    return off
 
 
 def _to_host(arrays: Any, cupy: Any) -> tuple[Any, ...]:

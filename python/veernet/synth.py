@@ -78,6 +78,9 @@ def _real_curve(
         sel = (dd >= start) & (dd <= start + length)
         if sel.sum() < 50:
             continue
+        lo, hi = np.percentile(vv[sel], [2, 98])
+        if hi - lo <= 1e-9 * max(1.0, abs(hi)):
+            continue  # a constant stretch (a tool off, a bit size): no curve to draw
         return dd[sel] - start, vv[sel]
     return None
 
