@@ -28,6 +28,7 @@ $PY -c "import veernet, json; print(json.dumps(veernet.build_info()))" | tee "$O
 cd - >/dev/null
 
 LAS=.carry/las
+export VEERNET_LAS_DIR=$PWD/$LAS  # the tests' rendered logs
 TRAIN_PID=""
 if [ "${VEERNET_TRAIN:-0}" = "1" ]; then
   stamp "training in the background"

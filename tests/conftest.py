@@ -1,3 +1,4 @@
+import os
 import sys
 from pathlib import Path
 
@@ -12,7 +13,8 @@ import pytest
 from PIL import Image
 
 SHARED = Path(__file__).resolve().parents[1].parent / "shared" / "data"
-LAS_DIR = SHARED / "las"
+# The shared well logs; VEERNET_LAS_DIR points elsewhere (a GPU machine gets a carried copy).
+LAS_DIR = Path(os.environ.get("VEERNET_LAS_DIR") or SHARED / "las")
 
 
 @dataclass

@@ -1,18 +1,16 @@
 import json
 import subprocess
 import sys
-from pathlib import Path
 
 import lascheck
 import lasio
 import numpy as np
 import pytest
+from conftest import LAS_DIR as SHARED_LAS
 from PIL import Image
 
 import veernet
 from veernet.pipeline import EmptyTrackError, digitize
-
-SHARED_LAS = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "las"
 
 CLEAN_SINGLE_CURVES = [
     ("eastrock_lauren_P-135.las", ("GR", 0.0, 150.0, "linear", "solid"), 700.0, 760.0),
