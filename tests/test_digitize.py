@@ -34,15 +34,15 @@ def test_clean_single_solid_curves_recover(render_case, las_name, curve, top, bo
 
 @pytest.mark.parametrize(
     "lo, hi, off",
-    [(0.0, 140.0, "right"), (130.0, 200.0, "left"), (140.0, 0.0, "left, reversed")],
+    [(0.0, 140.0, "right"), (130.0, 200.0, "left"), (140.0, 0.0, "left")],
 )
 def test_backup_scale_is_followed_across_the_wrap(render_case, lo, hi, off):
-    """GR leaves the track (past ``off``) and comes back from the other edge, as drawn on a
-    backup scale; with ``wrap = true`` in the layout the LAS gets the true values."""
+    """GR leaves the track (past the ``off`` edge) and comes back from the other edge, as
+    drawn on a backup scale; with ``wrap`` in the layout the LAS gets the true values."""
     case = render_case(
         "eastrock_lauren_P-135.las", [("GR", lo, hi, "linear", "solid")], 700.0, 760.0, wrap=True
     )
-    assert "wrap = true" in case.layout.read_text()
+    assert f'wrap = "{off}"' in case.layout.read_text()
     (c,) = digitize(case.scan, case.layout, segmenter="classical", reference=case.reference).curves
     assert c.qc.r2 is not None and c.qc.r2 >= 0.98, c.qc
     assert c.qc.coverage >= 0.93  # the baseline drops a little where GR runs on the border
@@ -51,7 +51,7 @@ def test_backup_scale_is_followed_across_the_wrap(render_case, lo, hi, off):
     )
     assert np.count_nonzero(beyond) > 20  # values past the edge, on the backup scale
     # Read without the backup scale, the wrapped stretches are lost or wrong.
-    layout = case.layout.read_text().replace("wrap = true", "wrap = false")
+    layout = case.layout.read_text().replace(f'wrap = "{off}"', "")
     plain = case.layout.with_name("plain.toml")
     plain.write_text(layout)
     (p,) = digitize(case.scan, plain, segmenter="classical", reference=case.reference).curves

@@ -95,18 +95,20 @@ def test_backup_scale_extends_the_plot_range_and_wraps_the_drawing(tmp_path):
     from veernet.layout import dumps_layout
 
     lay = copy.deepcopy(GOOD)
-    lay["tracks"][0]["curves"][0]["wrap"] = True
+    lay["tracks"][0]["curves"][0]["wrap"] = "right"
+    lay["tracks"][0]["curves"][1]["wrap"] = "both"
     path = tmp_path / "wrap.toml"
     path.write_text(dumps_layout(lay))
     gr, sp = load_layout(path).tracks[0].curves[:2]
-    assert gr.wrap and not sp.wrap
-    assert gr.plot_range == (-1.0, 2.0) and sp.plot_range == (0.0, 1.0)
+    assert gr.wrap == "right" and sp.wrap == "both"
+    assert gr.plot_range == (0.0, 2.0) and sp.plot_range == (-1.0, 2.0)
     # GR 0-150 with a backup scale: 180 gAPI is drawn at 30 gAPI's place, 20% of the way
     # in from the left edge; without one, it is held at the right edge.
     assert gr.left_value == 0.0 and gr.right_value == 150.0
     assert gr.drawn_fraction(180.0) == pytest.approx(0.2)
     assert gr.value(1.2) == pytest.approx(180.0)
     plain = CurveSpec("GR", "gAPI", "linear", 0.0, 150.0, "solid")
+    assert plain.plot_range == (0.0, 1.0)
     assert plain.drawn_fraction(180.0) == 1.0
 
 
@@ -144,7 +146,7 @@ def test_every_problem_reported_with_its_location():
         (lambda d: d["tracks"][0]["curves"][0].update(right_value=0.0), "are equal"),
         (lambda d: d["tracks"][0].update(colour="red"), "unknown key"),
         (lambda d: d["tracks"][1]["curves"][0].update(mnemonic="GR"), "used twice"),
-        (lambda d: d["tracks"][0]["curves"][0].update(wrap="yes"), "wrap: expected true or false"),
+        (lambda d: d["tracks"][0]["curves"][0].update(wrap=True), "wrap: expected 'right', 'left'"),
     ],
 )
 def test_single_problems(mutate, message):

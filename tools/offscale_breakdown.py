@@ -1,10 +1,12 @@
-"""Split the validation verdicts by whether the true curve stays inside its track.
+"""Split the validation verdicts by where the true curve goes: inside its track throughout,
+off its scale and clipped at the edge, or off its scale onto a backup scale (``wrap``).
 
 Run after tools/validate_model.py:
 
     python tools/offscale_breakdown.py [engine/validation_onnx.json] [/tmp/val/cases]
 """
 
+import collections
 import json
 import sys
 from pathlib import Path
@@ -20,7 +22,7 @@ def main() -> None:
     cases = Path(sys.argv[2] if len(sys.argv) > 2 else "/tmp/val/cases")
     curves = json.loads(table.read_text())["curves"]
     cache: dict[str, tuple] = {}
-    off_share, accepted, r2, coverage = [], [], [], []
+    groups: dict[str, list[dict]] = collections.defaultdict(list)
     for c in curves:
         case = c["case"].removesuffix(".png")
         if case not in cache:
@@ -31,22 +33,34 @@ def main() -> None:
         layout, las = cache[case]
         spec = next(s for _, s in layout.curves if s.mnemonic == c["mnemonic"])
         frac = spec.fraction(np.asarray(las[c["mnemonic"]], dtype=float))
-        off_share.append(float(np.mean((frac < 0) | (frac > 1))))
-        accepted.append(c["status"] == "accept")
-        value = c["r2"]
-        r2.append(-np.inf if value is None or not np.isfinite(value) else value)
-        coverage.append(c["coverage"])
-    off, acc, r2a, cov = (np.asarray(v) for v in (off_share, accepted, r2, coverage))
-    inside = off == 0
+        off = float(np.mean((frac < 0) | (frac > 1)))
+        kind = "inside" if off == 0 else "backup scale" if spec.wrap else "clipped"
+        groups[kind].append({**c, "off": off})
+        groups["all"].append({**c, "off": off})
     print(
-        f"curves {len(curves)}, inside their track throughout: {inside.sum()} ({inside.mean():.1%})"
+        "| curves | count | share off scale (mean) | median R² | 10th pct R² | pass rate | mean coverage | reviews for coverage only / R² only / both |"
     )
-    print(
-        f"inside:  pass {acc[inside].mean():.3f}, median R² {np.median(r2a[inside]):.4f}, 10th percentile {np.percentile(r2a[inside], 10):.3f}, coverage {cov[inside].mean():.3f}"
-    )
-    print(
-        f"leaving: pass {acc[~inside].mean():.3f}, median R² {np.median(r2a[~inside]):.4f}, mean share outside {off[~inside].mean():.3f}"
-    )
+    print("|---|---|---|---|---|---|---|---|")
+    for kind in ("all", "inside", "clipped", "backup scale"):
+        sel = groups[kind]
+        if not sel:
+            continue
+        r2 = np.array([c["r2"] if c["r2"] is not None and np.isfinite(c["r2"]) else -np.inf for c in sel])
+        acc = np.mean([c["status"] == "accept" for c in sel])
+        why = collections.Counter(
+            (
+                "both"
+                if "coverage" in c["reason"] and "R²" in c["reason"]
+                else "coverage"
+                if "coverage" in c["reason"]
+                else "R²"
+            )
+            for c in sel
+            if c["status"] != "accept"
+        )
+        print(
+            f"| {kind} | {len(sel)} | {np.mean([c['off'] for c in sel]):.3f} | {np.median(r2):.4f} | {np.percentile(r2, 10):.3f} | {acc:.1%} | {np.mean([c['coverage'] for c in sel]):.3f} | {why['coverage']} / {why['R²']} / {why['both']} |"
+        )
 
 
 if __name__ == "__main__":

@@ -23,10 +23,11 @@ A layout is a TOML file (or the same structure as a dict)::
       right_value = 150.0   # below left_value for a reversed scale
       style = "solid"       # "solid", "dashed" or "dotted"
       description = "Gamma ray"
-      wrap = true           # optional: a backup scale.  Values past one edge are drawn
-                            # from the other edge, one scale width on (GR 150-300 over
-                            # 0-150); the tracer follows the curve across the wrap and the
-                            # LAS gets the true value, from -1 to 2 scale widths
+      wrap = "right"        # optional: a backup scale.  Values past the right edge are
+                            # drawn again from the left edge, one scale width on (GR
+                            # 150-300 over 0-150); "left" for values past the left edge,
+                            # "both" for either.  The tracer follows the curve across the
+                            # wrap and the LAS gets the true value.
 
 Validation collects every problem, each with its location, before raising.
 """
@@ -53,6 +54,8 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 STYLES = ("solid", "dashed", "dotted")
+#: Plot range (fraction of track width) of a curve by its backup scale.
+WRAP_RANGES = {"": (0.0, 1.0), "right": (0.0, 2.0), "left": (-1.0, 1.0), "both": (-1.0, 2.0)}
 SCALES = ("linear", "log")
 DEPTH_UNITS = ("m", "ft")
 _MNEMONIC = re.compile(r"^[A-Za-z][A-Za-z0-9_\-]{0,15}$")
@@ -111,14 +114,14 @@ class CurveSpec:
     right_value: float
     style: str
     description: str = ""
-    #: A backup scale: the curve wraps from either edge onto the other (see the schema).
-    wrap: bool = False
+    #: A backup scale past the "right" edge, the "left" one or "both"; "" for none.
+    wrap: str = ""
 
     @property
     def plot_range(self) -> tuple[float, float]:
-        """Range of the fraction of track width a drawn curve can record: the track, or
-        with a backup scale one more track width on each side."""
-        return (-1.0, 2.0) if self.wrap else (0.0, 1.0)
+        """Range of the fraction of track width a drawn curve can record: the track, and
+        with a backup scale one more track width past the edge (or edges) it serves."""
+        return WRAP_RANGES[self.wrap]
 
     def drawn_fraction(self, value: npt.ArrayLike) -> npt.NDArray[np.float64]:
         """Where a value is drawn on the paper (fraction of track width): clipped at the
@@ -393,9 +396,11 @@ def _parse_curve(c: Any, where: str, problems: list[str]) -> CurveSpec | None:
         if "right_value" in c
         else None
     )
-    wrap = c.get("wrap", False)
-    if not isinstance(wrap, bool):
-        problems.append(f"{where}.wrap: expected true or false, got {wrap!r}")
+    wrap = c.get("wrap", "")
+    if wrap not in ("right", "left", "both") or not isinstance(wrap, str):
+        if "wrap" in c:
+            problems.append(f"{where}.wrap: expected 'right', 'left' or 'both', got {wrap!r}")
+        wrap = ""
     if lv is not None and rv is not None:
         if lv == rv:
             problems.append(f"{where}: left_value and right_value are equal ({lv:g})")
@@ -423,7 +428,7 @@ def _parse_curve(c: Any, where: str, problems: list[str]) -> CurveSpec | None:
         rv,
         str(style),
         str(c.get("description", "")),
-        bool(wrap),
+        wrap,
     )
 
 

@@ -300,9 +300,11 @@ def _curve(
         local = centre3 - copy * n + (c0 + a - track.left)  # drawn position, from the left edge
         unwrapped = local + (copy - 1) * track.width
         if np.any(~np.isnan(unwrapped)):
-            # The copies are interchangeable: the main scale is the one the curve spends
-            # most of its depth on.
-            unwrapped -= np.floor(np.nanmedian(unwrapped) / track.width) * track.width
+            # The copies are interchangeable; the backup scale says which is the main one:
+            # with a backup past the right edge the curve's low end lies on the main
+            # scale, past the left edge its high end, past both its median.
+            q = {"right": 1.0, "left": 99.0, "both": 50.0}[curve.wrap]
+            unwrapped -= np.floor(np.nanpercentile(unwrapped, q) / track.width) * track.width
         position = unwrapped
         columns = local + track.left  # image columns of the ink
         found = ~np.isnan(centre3)

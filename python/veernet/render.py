@@ -131,6 +131,7 @@ def render_log(
             d = curve.depth
             inside = (d >= top) & (d <= bottom) & ~np.isnan(curve.value)
             frac = _fraction(curve, curve.value)
+            side = _wrap_side(frac[inside]) if curve.wrap else ""
             if curve.wrap:
                 frac = np.where((frac > 1.0) | (frac < 0.0), np.mod(frac, 1.0), frac)
             xs = left + np.clip(frac, 0.0, 1.0) * track.width
@@ -153,7 +154,7 @@ def render_log(
                     "right_value": curve.right_value,
                     "style": curve.style,
                     "description": curve.description or curve.mnemonic,
-                    **({"wrap": True} if curve.wrap else {}),
+                    **({"wrap": side} if side else {}),
                 }
             )
         layout_tracks.append(
@@ -179,6 +180,14 @@ def render_log(
         {k: np.asarray(v, dtype=bool) for k, v in masks.items()},
         {k: np.asarray(v, dtype=bool) for k, v in paths.items()},
     )
+
+
+def _wrap_side(frac: npt.NDArray[np.float64]) -> str:
+    """The backup scale a wrapped curve needs, as its layout declares it: past the edge (or
+    edges) its values cross."""
+    with np.errstate(invalid="ignore"):
+        right, left = bool(np.any(frac > 1.0)), bool(np.any(frac < 0.0))
+    return "both" if right and left else "left" if left else "right"
 
 
 def _pieces(
