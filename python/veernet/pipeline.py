@@ -288,17 +288,27 @@ def _curve(
     timings["thin"] += time.perf_counter() - t
     t = time.perf_counter()
     if curve.wrap:
-        # A backup scale makes the track's columns cyclic: traced over three copies of
-        # the track side by side, a curve that leaves one edge and comes back at the
-        # other is one continuous path, and the copy it is in counts its wraps.
+        # A backup scale makes the track's columns cyclic: traced over copies of the track
+        # side by side, a curve that leaves one edge and comes back at the other is one
+        # continuous path, and the copy it is in counts its wraps.  Two copies serve a
+        # backup on one side, three both sides; no more, so that a wrong turn through a
+        # seam cannot stack up (measured: three copies for a one-sided backup gave the
+        # same median R² but a far worse tail).
         a = min(max(0, int(round(track.left)) - c0), prob.shape[1] - 1)
         n = max(1, min(int(round(track.width)), prob.shape[1] - a))
-        d_skel3 = xp.tile(skeleton[:, a : a + n], (1, 3))
-        d_prob3 = xp.tile(d_prob[:, a : a + n], (1, 3))
-        centre3, path3 = _to_host(trace(d_skel3, d_prob3, params, return_path=True), cupy)
-        copy = np.floor(centre3 / n)
-        local = centre3 - copy * n + (c0 + a - track.left)  # drawn position, from the left edge
-        unwrapped = local + (copy - 1) * track.width
+        copies = 3 if curve.wrap == "both" else 2
+        centre_s, path_s = _to_host(
+            trace(
+                xp.tile(skeleton[:, a : a + n], (1, copies)),
+                xp.tile(d_prob[:, a : a + n], (1, copies)),
+                params,
+                return_path=True,
+            ),
+            cupy,
+        )
+        copy = np.floor(centre_s / n)
+        local = centre_s - copy * n + (c0 + a - track.left)  # drawn, from the left edge
+        unwrapped = local + copy * track.width
         if np.any(~np.isnan(unwrapped)):
             # The copies are interchangeable; the backup scale says which is the main one:
             # with a backup past the right edge the curve's low end lies on the main
@@ -307,8 +317,8 @@ def _curve(
             unwrapped -= np.floor(np.nanpercentile(unwrapped, q) / track.width) * track.width
         position = unwrapped
         columns = local + track.left  # image columns of the ink
-        found = ~np.isnan(centre3)
-        path_cols = path3 % n + a
+        found = ~np.isnan(centre_s)
+        path_cols = path_s % n + a
     else:
         centre, path = _to_host(trace(skeleton, d_prob, params, return_path=True), cupy)
         columns = centre + c0  # image columns
