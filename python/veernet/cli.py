@@ -269,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--max-gap", type=float, help="longest gap bridged (default 1 ft or 0.3 m)")
     d.add_argument("--page", type=int, default=0, help="page of a multi-page TIFF")
     d.add_argument(
-        "--threshold", type=float, default=None, help="mask probability threshold (default 0.2)"
+        "--threshold", type=float, default=None, help="mask probability threshold (default 0.05)"
     )
     d.add_argument("--min-r2", type=float, default=0.85)
     d.add_argument("--min-coverage", type=float, default=0.9)
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="vary the mask threshold; write JSON and a plot",
     )
-    e.add_argument("--thresholds", default="0.1,0.2,0.3,0.4,0.5,0.6,0.7,0.8,0.9")
+    e.add_argument("--thresholds", default="0.05,0.1,0.2,0.3,0.5,0.7,0.9")
     e.set_defaults(func=_eval)
     s = sub.add_parser("synth", help="render synthetic logs with layout, reference LAS and labels")
     s.add_argument("outdir")
