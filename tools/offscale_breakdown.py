@@ -45,7 +45,9 @@ def main() -> None:
         sel = groups[kind]
         if not sel:
             continue
-        r2 = np.array([c["r2"] if c["r2"] is not None and np.isfinite(c["r2"]) else -np.inf for c in sel])
+        r2 = np.array(
+            [c["r2"] if c["r2"] is not None and np.isfinite(c["r2"]) else -np.inf for c in sel]
+        )
         acc = np.mean([c["status"] == "accept" for c in sel])
         why = collections.Counter(
             (

@@ -34,6 +34,9 @@ def main():
     ap.add_argument("--las-dir", default="../shared/data/las")
     ap.add_argument("--segmenters", nargs="+", default=["onnx", "classical"])
     ap.add_argument("--out", default=None)
+    ap.add_argument(
+        "--threshold", type=float, default=None, help="mask threshold (default: the pipeline's)"
+    )
     args = ap.parse_args()
     os.environ.setdefault("VEERNET_ORT_THREADS", "1")
     folder = Path(args.folder)
@@ -50,7 +53,8 @@ def main():
     out = Path(args.out or folder.parent)
     for seg in args.segmenters:
         t0 = time.perf_counter()
-        ev = evaluate(folder, segmenter=seg, workers=args.workers)
+        kwargs = {} if args.threshold is None else {"threshold": args.threshold}
+        ev = evaluate(folder, segmenter=seg, workers=args.workers, **kwargs)
         s = ev.summary()
         s["seconds"] = time.perf_counter() - t0
         (out / f"validation_{seg}.json").write_text(
