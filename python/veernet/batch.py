@@ -117,6 +117,7 @@ def _run_one(job: tuple[str, str, str, Options, str]) -> dict[str, Any]:
                 "mnemonic": c.mnemonic,
                 "status": c.qc.status,
                 "coverage": round(c.qc.coverage, 4),
+                "off_scale": round(c.qc.off_scale, 4),
                 "reason": c.qc.reason,
             }
             for c in result.curves
