@@ -214,6 +214,7 @@ def _evaluate_case(args: tuple[Path, Path, Path, Any, FitGate | None, float]) ->
                 "r2": q.r2,
                 "mae": q.mae,
                 "coverage": q.coverage,
+                "off_scale": q.off_scale,
                 "status": q.status,
                 "reason": q.reason,
                 "crossing": c.mnemonic in crossing,
