@@ -20,6 +20,8 @@ EXIT_OK, EXIT_ERROR, EXIT_REVIEW = 0, 2, 3
 
 
 def _demo(_: argparse.Namespace) -> int:
+    from .resample import runs
+
     with resources.files("veernet").joinpath("data/demo_track.npz").open("rb") as fh:
         data = np.load(fh)
         mask = np.unpackbits(data["mask"], axis=1, count=int(data["cols"])).astype(bool)
@@ -30,11 +32,11 @@ def _demo(_: argparse.Namespace) -> int:
     centre = trace(skeleton, mask.astype(np.float32))
     t2 = time.perf_counter()
     found = ~np.isnan(centre)
-    gaps = np.diff(np.concatenate([[0], (~found).astype(np.int8), [0]]))
+    gaps = runs(~found)
     print(f"bundled track mask: {mask.shape[0]} rows x {mask.shape[1]} px, {mask.mean():.2%} ink")
     print(f"thin:  {skeleton.sum()} skeleton pixels in {1e3 * (t1 - t0):.1f} ms")
     print(
-        f"trace: centreline in {found.mean():.1%} of rows, {int((gaps == 1).sum())} gaps left as NaN, {1e3 * (t2 - t1):.1f} ms"
+        f"trace: centreline in {found.mean():.1%} of rows, {len(gaps)} gaps left as NaN, {1e3 * (t2 - t1):.1f} ms"
     )
     err = np.abs(centre[found] - truth[found])
     print(

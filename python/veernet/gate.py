@@ -13,6 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .layout import CurveSpec
+from .resample import runs
 
 
 @dataclass(frozen=True)
@@ -49,12 +50,11 @@ class CurveQC:
 
 def gaps(grid: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]) -> tuple[int, float]:
     """(number of runs of ``missing`` grid depths, longest such run in depth units)."""
-    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
-    starts, stops = np.flatnonzero(edges == 1), np.flatnonzero(edges == -1)
-    if len(starts) == 0:
+    spans = runs(missing)
+    if not spans:
         return 0, 0.0
     step = float(grid[1] - grid[0]) if len(grid) > 1 else 0.0
-    return len(starts), float(np.max(stops - starts) * step)
+    return len(spans), float(max(b - a for a, b in spans) * step)
 
 
 def score(

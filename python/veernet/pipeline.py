@@ -17,7 +17,7 @@ from ._device import gpu_usable, require_gpu
 from .gate import CurveQC, FitGate, gaps, score, verdict
 from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
-from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve
+from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve, runs
 from .scan import Scan, ScanError, load_scan
 from .segment import Segmenter, get_segmenter, segment_region
 from .thinning import thin
@@ -395,9 +395,7 @@ def _off_scale(frac: npt.NDArray[np.float64], edge: float) -> npt.NDArray[np.boo
         side = np.where(frac <= edge, -1, np.where(frac >= 1.0 - edge, 1, 0))
     side[np.isnan(frac)] = 0
     off = side != 0
-    missing = np.isnan(frac)
-    edges = np.diff(np.concatenate([[0], missing.astype(np.int8), [0]]))
-    for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+    for a, b in runs(np.isnan(frac)):
         if a > 0 and b < len(frac) and side[a - 1] != 0 and side[a - 1] == side[b]:
             off[a:b] = True
     return off

@@ -9,6 +9,7 @@ import numpy as np
 import numpy.typing as npt
 
 from .io import atomic_writer
+from .resample import runs
 
 if TYPE_CHECKING:
     from .pipeline import Result
@@ -46,8 +47,7 @@ def write_qc(
         rows = result.layout.depth.row(curve.depth)
         cols = track.left + curve.spec.drawn_fraction(curve.value) * track.width
         ok = ~np.isnan(cols)
-        edges = np.diff(np.concatenate([[0], ok.astype(np.int8), [0]]))
-        for a, b in zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True):
+        for a, b in runs(ok):
             pts = list(zip((cols[a:b] * scale).tolist(), (rows[a:b] * scale).tolist(), strict=True))
             if len(pts) > 1:
                 draw.line(pts, fill=colour, width=2)

@@ -40,7 +40,8 @@ def depth_grid(top: float, bottom: float, step: float) -> npt.NDArray[np.float64
     return np.arange(k0, k1 + 1, dtype=np.float64) * step
 
 
-def _runs(valid: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+def runs(valid: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
+    """(start, stop) of each run of True in ``valid``, stop exclusive."""
     edges = np.diff(np.concatenate([[0], valid.astype(np.int8), [0]]))
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
@@ -107,7 +108,7 @@ def fit_curve(
     valid = ~np.isnan(column)
     sq, n, outliers = 0.0, 0, 0
     ends: list[tuple[float, float, float, float]] = []  # (d0, x0, d1, x1) of each run
-    for a, b in _runs(valid):
+    for a, b in runs(valid):
         d, x = depth[a:b], column[a:b]
         rows = np.arange(b - a, dtype=np.float64)
         keep, spline = _fit_run(rows, x, mad_k, noise_px, smoothing)
