@@ -128,7 +128,8 @@ class CurveSpec:
         edges, or with a backup scale wrapped back into the track."""
         f = self.fraction(value)
         if self.wrap:
-            return np.where(np.isfinite(f), np.mod(f, 1.0), f)
+            with np.errstate(invalid="ignore"):
+                f = np.where((f > 1.0) | (f < 0.0), np.mod(f, 1.0), f)
         return np.clip(f, 0.0, 1.0)
 
     def value(self, fraction: npt.ArrayLike) -> npt.NDArray[np.float64]:

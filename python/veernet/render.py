@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from .layout import CurveSpec
+
 #: 200 dpi at 1:200 -> pixels per metre of depth.
 PX_PER_M_1_200_200DPI = 1000.0 / 200.0 / 25.4 * 200.0
 
@@ -130,11 +132,17 @@ def render_log(
             mdraw = ImageDraw.Draw(mask)
             d = curve.depth
             inside = (d >= top) & (d <= bottom) & ~np.isnan(curve.value)
-            frac = _fraction(curve, curve.value)
-            side = _wrap_side(frac[inside]) if curve.wrap else ""
-            if curve.wrap:
-                frac = np.where((frac > 1.0) | (frac < 0.0), np.mod(frac, 1.0), frac)
-            xs = left + np.clip(frac, 0.0, 1.0) * track.width
+            scale = CurveSpec(
+                curve.mnemonic,
+                curve.unit,
+                curve.scale,
+                curve.left_value,
+                curve.right_value,
+                curve.style,
+                wrap="both" if curve.wrap else "",
+            )
+            side = _wrap_side(scale.fraction(curve.value)[inside]) if curve.wrap else ""
+            xs = left + scale.drawn_fraction(curve.value) * track.width
             ys = row_of(d)
             path = paths.setdefault(curve.style, Image.new("1", (width, rows), 0))
             pdraw = ImageDraw.Draw(path)
@@ -214,14 +222,6 @@ def _pieces(
     if len(cur) > 1:
         pieces.append(cur)
     return pieces
-
-
-def _fraction(curve: CurveDraw, value: npt.NDArray[np.float64]) -> npt.NDArray[np.float64]:
-    if curve.scale == "log":
-        a, b = math.log10(curve.left_value), math.log10(curve.right_value)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return (np.log10(value) - a) / (b - a)
-    return (value - curve.left_value) / (curve.right_value - curve.left_value)
 
 
 def _segments(
