@@ -398,7 +398,7 @@ def _parse_curve(c: Any, where: str, problems: list[str]) -> CurveSpec | None:
         else None
     )
     wrap = c.get("wrap", "")
-    if wrap not in ("right", "left", "both") or not isinstance(wrap, str):
+    if wrap not in ("right", "left", "both"):
         if "wrap" in c:
             problems.append(f"{where}.wrap: expected 'right', 'left' or 'both', got {wrap!r}")
         wrap = ""
