@@ -283,7 +283,8 @@ def _curve(
     # and path, so identical LAS.
     xp = np if cupy is None else cupy
     d_prob = xp.asarray(prob)
-    skeleton = thin(d_prob >= threshold)
+    mask = d_prob >= threshold
+    skeleton = thin(mask)
     if cupy is not None:
         cupy.cuda.get_current_stream().synchronize()
     timings["thin"] += time.perf_counter() - t
@@ -379,7 +380,7 @@ def _curve(
         values,
         qc,
         columns,
-        (prob >= threshold) if keep_masks else None,
+        _to_host((mask,), cupy)[0] if keep_masks else None,
         c0,
     )
 
