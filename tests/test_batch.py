@@ -139,6 +139,7 @@ def test_bench_quick_reports_every_stage(tmp_path):
         "decode",
         "tiling",
         "segmenter",
+        "ink",
         "thin",
         "trace",
         "resample",

@@ -140,6 +140,23 @@ def test_gpu_count_kernel():
 
 
 @needs_gpu
+def test_gpu_ink_extension_identical_on_random_masks():
+    import cupy as cp
+
+    from veernet.pipeline import extend_along_ink
+
+    rng = np.random.default_rng()
+    for _ in range(50):
+        shape = tuple(rng.integers(1, 300, 2))
+        ink = rng.random(shape) < rng.uniform(0.01, 0.4)
+        mask = ink & (rng.random(shape) < 0.05)
+        link = int(rng.integers(0, 5))
+        cpu = extend_along_ink(mask, ink, link)
+        gpu = extend_along_ink(cp.asarray(mask), cp.asarray(ink), link)
+        np.testing.assert_array_equal(cp.asnumpy(gpu), cpu)
+
+
+@needs_gpu
 def test_gpu_pipeline_writes_the_same_las_as_the_cpu(tmp_path):
     from pathlib import Path
 

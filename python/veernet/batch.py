@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .io import atomic_write_text
+from .pipeline import INK_LINK_PX
 from .scan import file_sha256
 
 SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
@@ -36,6 +37,7 @@ class Options:
     step: float | None = None
     max_gap: float | None = None
     threshold: float | None = None
+    ink_link: int | None = INK_LINK_PX
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(self.__dict__, sort_keys=True).encode()).hexdigest()[:16]
@@ -106,6 +108,7 @@ def _run_one(job: tuple[str, str, str, Options, str]) -> dict[str, Any]:
         kwargs: dict[str, Any] = {"step": opts.step, "max_gap": opts.max_gap, "device": opts.device}
         if opts.threshold is not None:
             kwargs["threshold"] = opts.threshold
+        kwargs["ink_link"] = opts.ink_link
         result = digitize(
             scan, layout_path, segmenter=_worker_segmenter or opts.segmenter, **kwargs
         )

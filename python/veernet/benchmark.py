@@ -2,7 +2,8 @@
 
 ``veernet bench`` renders a standard set of logs (100 m and 1,000 m at 1:200 and 200 dpi, two
 and four tracks), digitizes each in a fresh process (so peak memory is that log's own), and
-reports per stage (decode, tiling, segmenter, thinning, tracing, resampling, LAS writing) the
+reports per stage (decode, tiling, segmenter, ink extension, thinning, tracing, resampling, LAS
+writing) the
 time, its share of the total and Mpx/s, plus end-to-end logs per hour and peak memory.  In the
 same run it measures the baselines: the classical segmenter against the learned one,
 scikit-image's and OpenCV's thinning against ours (when installed), and batch scaling from
@@ -29,7 +30,7 @@ from . import __version__
 from .layout import dumps_layout
 from .render import PX_PER_M_1_200_200DPI, CurveDraw, TrackDraw, render_log
 
-STAGES = ("decode", "tiling", "segmenter", "thin", "trace", "resample", "las")
+STAGES = ("decode", "tiling", "segmenter", "ink", "thin", "trace", "resample", "las")
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
@@ -183,7 +184,7 @@ def run_bench(
                 }
                 for s in STAGES
             }
-            post = sum(t.get(s, 0.0) for s in ("thin", "trace", "resample", "las"))
+            post = sum(t.get(s, 0.0) for s in ("ink", "thin", "trace", "resample", "las"))
             report["logs"].append(
                 {
                     "log": name,

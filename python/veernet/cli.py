@@ -72,6 +72,7 @@ def _digitize(args: argparse.Namespace) -> int:
             reference=args.reference,
             gate=gate,
             **({"threshold": args.threshold} if args.threshold is not None else {}),
+            **({"ink_link": args.ink_link} if hasattr(args, "ink_link") else {}),
         )
         result.to_las(args.out)
         if args.json:
@@ -195,6 +196,7 @@ def _batch(args: argparse.Namespace) -> int:
         step=args.step,
         max_gap=args.max_gap,
         threshold=args.threshold,
+        **({"ink_link": args.ink_link} if hasattr(args, "ink_link") else {}),
     )
     try:
         lines = run_batch(args.inputs, args.layout, args.out, workers=args.workers, options=opts)
@@ -247,6 +249,29 @@ def _build_engine(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _ink_link(text: str) -> int | None:
+    if text == "off":
+        return None
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected pixels or 'off', got {text!r}") from None
+    if not 0 <= value <= 64:
+        raise argparse.ArgumentTypeError(f"expected 0 to 64 pixels or 'off', got {value}")
+    return value
+
+
+def _ink_link_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--ink-link",
+        type=_ink_link,
+        default=argparse.SUPPRESS,
+        metavar="PX|off",
+        help="extend each curve's mask along the scan's ink that continues it, linking pieces "
+        "up to 2*PX apart (default 3); 'off': the model's mask alone",
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="veernet", description="Digitize scanned well logs into LAS curves."
@@ -273,6 +298,7 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument(
         "--threshold", type=float, default=None, help="mask probability threshold (default 0.05)"
     )
+    _ink_link_argument(d)
     d.add_argument("--min-r2", type=float, default=0.85)
     d.add_argument("--min-coverage", type=float, default=0.9)
     d.set_defaults(func=_digitize)
@@ -310,6 +336,7 @@ def main(argv: list[str] | None = None) -> int:
     b.add_argument("--step", type=float)
     b.add_argument("--max-gap", type=float)
     b.add_argument("--threshold", type=float)
+    _ink_link_argument(b)
     b.set_defaults(func=_batch)
     bn = sub.add_parser(
         "bench", help="measure throughput per stage on standard logs, with baselines"

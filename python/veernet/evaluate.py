@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .gate import FitGate
-from .pipeline import DEFAULT_THRESHOLD, digitize
+from .pipeline import DEFAULT_THRESHOLD, INK_LINK_PX, digitize
 
 SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
 
@@ -171,10 +171,12 @@ def _crossing_curves(result: Any, reference: Path) -> set[str]:
     return out
 
 
-def _evaluate_case(args: tuple[Path, Path, Path, Any, FitGate | None, float]) -> dict[str, Any]:
+def _evaluate_case(
+    args: tuple[Path, Path, Path, Any, FitGate | None, float, int | None],
+) -> dict[str, Any]:
     from PIL import Image
 
-    scan, layout, reference, segmenter, gate, threshold = args
+    scan, layout, reference, segmenter, gate, threshold, ink_link = args
     try:
         # The baseline cannot separate curves; it is scored on every curve anyway.
         result = digitize(
@@ -187,6 +189,7 @@ def _evaluate_case(args: tuple[Path, Path, Path, Any, FitGate | None, float]) ->
             one_class_per_track=False,
             allow_empty=True,
             threshold=threshold,
+            ink_link=ink_link,
         )
     except (ValueError, OSError, RuntimeError) as exc:
         return {"failure": {"case": scan.name, "error": str(exc)}}
@@ -242,13 +245,16 @@ def evaluate(
     gate: FitGate | None = None,
     workers: int = 1,
     threshold: float = DEFAULT_THRESHOLD,
+    ink_link: int | None = INK_LINK_PX,
 ) -> Evaluation:
     """Digitize every case in ``folder`` and collect both kinds of number.
 
     ``workers`` > 1 spreads the cases over processes (set VEERNET_ORT_THREADS=1 then).
     """
     ev = Evaluation()
-    jobs = [(s, lay, ref, segmenter, gate, threshold) for s, lay, ref in find_cases(folder)]
+    jobs = [
+        (s, lay, ref, segmenter, gate, threshold, ink_link) for s, lay, ref in find_cases(folder)
+    ]
     ev.cases = len(jobs)
     if workers > 1:
         import multiprocessing as mp
@@ -268,7 +274,9 @@ def _sweep_case(
 
     scan, layout, reference, segmenter, gate, thresholds = args
     seg = _CachedSegmenter(get_segmenter(segmenter))
-    return [_evaluate_case((scan, layout, reference, seg, gate, th)) for th in thresholds]
+    return [
+        _evaluate_case((scan, layout, reference, seg, gate, th, INK_LINK_PX)) for th in thresholds
+    ]
 
 
 def sweep_threshold(

@@ -19,7 +19,7 @@ from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
 from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve, runs
 from .scan import Scan, ScanError, load_scan
-from .segment import Segmenter, get_segmenter, segment_region
+from .segment import Segmenter, curve_ink, get_segmenter, segment_region
 from .thinning import thin
 from .tracing import TraceParams, trace
 
@@ -32,6 +32,13 @@ OFF_SCALE_EDGE_PX = 2.5
 #: lower the threshold, the higher mask recall and the fit-gate pass rate, while the
 #: median recovered R² stays level; 0.05 is the lowest value swept.
 DEFAULT_THRESHOLD = 0.05
+
+#: Where the model's mask of a curve has a hole, the ink that continues it still counts as
+#: evidence: grid-free ink (the classical map) connected to the mask, not covered by
+#: another curve's mask, joins the mask before thinning.  Ink pieces up to twice this many
+#: pixels apart count as connected, so dots and dashes link up.  Chosen on the tuning logs
+#: (docs/ink_extension.md); None turns the extension off.
+INK_LINK_PX = 3
 
 __all__ = ["CurveResult", "EmptyTrackError", "LayoutError", "Result", "ScanError", "digitize"]
 
@@ -136,6 +143,7 @@ def digitize(
     keep_masks: bool = False,
     one_class_per_track: bool = True,
     allow_empty: bool = False,
+    ink_link: int | None = INK_LINK_PX,
 ) -> Result:
     """Digitize every curve of ``layout`` from a scan.
 
@@ -159,6 +167,9 @@ def digitize(
         as the evaluation of the classical baseline does)
     allow_empty : a curve with no trace at all becomes all NULL with status review
         (default: :class:`EmptyTrackError`)
+    ink_link : extend each curve's mask along the scan's ink that continues it (see
+        :func:`extend_along_ink`; pieces up to ``2 * ink_link`` pixels apart link), for a
+        segmenter that separates styles; None: the mask alone
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -192,6 +203,8 @@ def digitize(
     unit = lay.depth.unit
     step = DEFAULT_STEP[unit] if step is None else step
     max_gap = DEFAULT_MAX_GAP[unit] if max_gap is None else max_gap
+    if ink_link is not None and not 0 <= ink_link <= 64:
+        raise ValueError(f"ink_link must be in [0, 64] pixels or None, got {ink_link}")
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     if not (step > 0 and math.isfinite(step)):
@@ -207,8 +220,9 @@ def digitize(
 
     ref = _read_reference(reference) if reference is not None else None
     results: list[CurveResult] = []
-    for k in ("tiling", "segmenter", "thin", "trace", "resample"):
+    for k in ("tiling", "segmenter", "ink", "thin", "trace", "resample"):
         timings[k] = 0.0
+    xp = np if cupy is None else cupy
     for track in lay.tracks:
         c0 = max(0, int(math.floor(track.left)))
         c1 = min(n_cols, int(math.ceil(track.right)) + 1)
@@ -216,12 +230,34 @@ def digitize(
         # float32 map per curve per track, whatever the number of classes.
         keep = [seg.classes.index(c.style) for c in track.curves]
         probs = segment_region(img, (r0, r1), (c0, c1), seg, keep=keep, timings=timings)
+        t = time.perf_counter()
+        # The same kernels run on the CPU or, with CuPy, as their GPU twins: identical
+        # masks, skeletons and paths, so identical LAS.
+        d_probs = xp.asarray(probs)
+        masks = d_probs >= threshold
+        evidence = masks
+        if ink_link is not None and seg.separates_styles:
+            ink = xp.asarray(curve_ink(img, (r0, r1), (c0, c1)))
+            evidence = xp.stack(
+                [
+                    extend_along_ink(
+                        masks[i],
+                        ink & ~_other_curves(masks, keep, i, xp),
+                        ink_link,
+                    )
+                    for i in range(len(keep))
+                ]
+            )
+        timings["ink"] += time.perf_counter() - t
         for i, curve in enumerate(track.curves):
             results.append(
                 _curve(
                     track,
                     curve,
                     probs[i],
+                    d_probs[i],
+                    masks[i],
+                    evidence[i],
                     c0,
                     rows,
                     row_depth,
@@ -233,11 +269,10 @@ def digitize(
                     timings,
                     keep_masks,
                     allow_empty,
-                    threshold,
                     cupy,
                 )
             )
-        del probs
+        del probs, d_probs, masks, evidence
     prov = {
         "SOURCE": Path(scan.source).name,
         "SHA256": scan.sha256 or "n/a (array input)",
@@ -260,10 +295,47 @@ def digitize(
     )
 
 
+def _other_curves(masks: Any, keep: list[int], i: int, xp: Any) -> Any:
+    """Union of the masks of the track's curves of another class than curve ``i``."""
+    others = [j for j in range(len(keep)) if keep[j] != keep[i]]
+    return masks[others].any(axis=0) if others else xp.zeros_like(masks[i])
+
+
+def extend_along_ink(mask: Any, ink: Any, link: int) -> Any:
+    """``mask`` joined by the pieces of ``ink`` connected to it.
+
+    Pieces of ``mask | ink`` at most ``2 * link`` pixels apart (in city-block distance)
+    count as connected, so the dots and dashes of a curve that the model missed link up
+    with the part it found; the pixels added are ink pixels only.  Works on NumPy or, with
+    SciPy's CuPy twin, on CuPy arrays.
+    """
+    if isinstance(mask, np.ndarray):
+        from scipy import ndimage
+
+        zeros: Any = np.zeros
+    else:  # CuPy
+        import cupy
+        from cupyx.scipy import ndimage
+
+        zeros = cupy.zeros
+    if not mask.any():
+        return mask
+    allowed = mask | ink
+    linked = ndimage.binary_dilation(allowed, iterations=link) if link > 0 else allowed
+    labels, n = ndimage.label(linked, structure=np.ones((3, 3), dtype=bool))
+    touched = zeros(int(n) + 1, dtype=bool)
+    touched[labels[mask]] = True
+    touched[0] = False
+    return touched[labels] & allowed
+
+
 def _curve(
     track: Track,
     curve: CurveSpec,
     prob: npt.NDArray[np.float32],
+    d_prob: Any,
+    mask: Any,
+    evidence: Any,
     c0: int,
     rows: npt.NDArray[np.float64],
     row_depth: npt.NDArray[np.float64],
@@ -275,16 +347,15 @@ def _curve(
     timings: dict[str, float],
     keep_masks: bool = False,
     allow_empty: bool = False,
-    threshold: float = DEFAULT_THRESHOLD,
     cupy: Any = None,
 ) -> CurveResult:
+    """Trace, resample and judge one curve.  ``prob`` is its class probability on the host,
+    ``d_prob`` the same where the kernels run (NumPy or CuPy), ``mask`` the model's mask
+    (kept with ``keep_masks``) and ``evidence`` what is thinned and traced: the mask,
+    extended along the ink."""
     t = time.perf_counter()
-    # The same kernels run on the CPU or, with CuPy, as their GPU twins: identical skeleton
-    # and path, so identical LAS.
     xp = np if cupy is None else cupy
-    d_prob = xp.asarray(prob)
-    mask = d_prob >= threshold
-    skeleton = thin(mask)
+    skeleton = thin(evidence)
     if cupy is not None:
         cupy.cuda.get_current_stream().synchronize()
     timings["thin"] += time.perf_counter() - t

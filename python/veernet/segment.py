@@ -85,13 +85,22 @@ class ClassicalSegmenter:
             curves = ink & ~grid
             if self.heal:
                 # Close the breaks the grid removal cut into curves crossing grid lines.
-                closed = ndimage.binary_closing(
-                    curves, np.ones((2 * self.heal + 1, 1), bool)
-                ) | ndimage.binary_closing(curves, np.ones((1, 2 * self.heal + 1), bool))
-                curves |= closed & grid
+                curves |= (
+                    _close_1d(curves, 2 * self.heal + 1, 0)
+                    | _close_1d(curves, 2 * self.heal + 1, 1)
+                ) & grid
             out[i, 1:] = curves
             out[i, 0] = ~curves
         return out
+
+
+def _close_1d(mask: npt.NDArray[np.bool_], size: int, axis: int) -> npt.NDArray[np.bool_]:
+    """Binary closing by a line of ``size`` pixels along ``axis`` (as SciPy's
+    ``binary_closing``, outside counted as background), with running max/min filters:
+    the same pixels at a fraction of the time."""
+    u = mask.view(np.uint8)
+    grown = ndimage.maximum_filter1d(u, size, axis=axis, mode="constant", cval=0)
+    return ndimage.minimum_filter1d(grown, size, axis=axis, mode="constant", cval=0).view(bool)
 
 
 def _ink(tile: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
@@ -101,6 +110,14 @@ def _ink(tile: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
     if paper - dark < 0.15:
         return np.zeros(tile.shape, bool)
     return tile < 0.5 * (paper + dark)
+
+
+def curve_ink(
+    image: npt.NDArray[np.uint8], rows: tuple[int, int], cols: tuple[int, int]
+) -> npt.NDArray[np.bool_]:
+    """Ink of ``image[rows[0]:rows[1], cols[0]:cols[1]]`` with the grid lines taken out:
+    the classical segmenter's curve map, as a (rows, cols) bool array."""
+    return segment_region(image, rows, cols, ClassicalSegmenter(), keep=[1])[0] > 0.5
 
 
 def _starts(length: int, size: int, overlap: int) -> list[int]:
