@@ -6,7 +6,14 @@ import pytest
 from scipy import ndimage
 
 from veernet.pipeline import digitize, extend_along_ink
-from veernet.segment import _close_1d, _starts, get_segmenter
+from veernet.segment import (
+    ClassicalSegmenter,
+    _close_1d,
+    _starts,
+    curve_ink,
+    get_segmenter,
+    segment_region,
+)
 
 
 def test_line_closing_is_binary_closing():
@@ -17,6 +24,33 @@ def test_line_closing_is_binary_closing():
         for axis, shape in ((0, (size, 1)), (1, (1, size))):
             expected = ndimage.binary_closing(m, np.ones(shape, bool))
             np.testing.assert_array_equal(_close_1d(m, size, axis), expected)
+
+
+@pytest.mark.parametrize("seed", [3, 11])
+def test_curve_ink_is_the_classical_rule_on_blocks_of_rows(seed):
+    """The ink map straight from the grey levels is the classical segmenter's prediction on
+    blocks of whole track width (the last block ending at the region's end), from uint8."""
+    from veernet.layout import load_layout
+    from veernet.synth import generate
+
+    case = generate(seed)
+    lay = load_layout(case.layout)
+    seg = ClassicalSegmenter()
+    r0, r1 = int(lay.depth.top_row), int(lay.depth.bottom_row)
+    for t in lay.tracks:
+        c0, c1 = int(t.left), int(t.right) + 1
+        region = case.image[r0:r1, c0:c1]
+        expected = np.zeros(region.shape, bool)
+        for r in _starts(len(region), seg.tile_rows, 0):
+            tile = region[r : r + seg.tile_rows].astype(np.float32)[None, None] / 255.0
+            expected[r : r + seg.tile_rows] = seg.predict(tile)[0, 1] > 0.5
+        ink = curve_ink(case.image, (r0, r1), (c0, c1))
+        assert ink.any()
+        np.testing.assert_array_equal(ink, expected)
+    # A region shorter than a block is padded with paper, as the tiling does.
+    short = curve_ink(case.image, (r0, r0 + 100), (c0, c1))
+    tiled = segment_region(case.image, (r0, r0 + 100), (c0, c1), seg, keep=[1])
+    np.testing.assert_array_equal(short, tiled[0] > 0.5)
 
 
 def _column_line(shape, col, rows):

@@ -78,20 +78,26 @@ class ClassicalSegmenter:
     def predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
         out = np.zeros((tiles.shape[0], len(self.classes), *tiles.shape[2:]), np.float32)
         for i, tile in enumerate(tiles[:, 0]):
-            ink = _ink(tile)
-            rows = ink.mean(axis=1) > self.line_fraction
-            cols = ink.mean(axis=0) > self.line_fraction
-            grid = rows[:, None] | cols[None, :]
-            curves = ink & ~grid
-            if self.heal:
-                # Close the breaks the grid removal cut into curves crossing grid lines.
-                curves |= (
-                    _close_1d(curves, 2 * self.heal + 1, 0)
-                    | _close_1d(curves, 2 * self.heal + 1, 1)
-                ) & grid
+            curves = self.curves(tile, 1.0)
             out[i, 1:] = curves
             out[i, 0] = ~curves
         return out
+
+    def curves(
+        self, tile: npt.NDArray[np.floating | np.uint8], white: float
+    ) -> npt.NDArray[np.bool_]:
+        """The curve ink of one tile (grey levels, ``white`` = paper white)."""
+        ink = _ink(tile, white)
+        rows = ink.mean(axis=1) > self.line_fraction
+        cols = ink.mean(axis=0) > self.line_fraction
+        grid = rows[:, None] | cols[None, :]
+        curves = ink & ~grid
+        if self.heal:
+            # Close the breaks the grid removal cut into curves crossing grid lines.
+            curves |= (
+                _close_1d(curves, 2 * self.heal + 1, 0) | _close_1d(curves, 2 * self.heal + 1, 1)
+            ) & grid
+        return curves
 
 
 def _close_1d(mask: npt.NDArray[np.bool_], size: int, axis: int) -> npt.NDArray[np.bool_]:
@@ -103,11 +109,11 @@ def _close_1d(mask: npt.NDArray[np.bool_], size: int, axis: int) -> npt.NDArray[
     return ndimage.minimum_filter1d(grown, size, axis=axis, mode="constant", cval=0).view(bool)
 
 
-def _ink(tile: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
+def _ink(tile: npt.NDArray[np.floating | np.uint8], white: float) -> npt.NDArray[np.bool_]:
     """Dark pixels against the tile's paper level; nothing where the tile holds no ink."""
     paper = float(np.percentile(tile, 75))
     dark = float(np.percentile(tile, 0.5))
-    if paper - dark < 0.15:
+    if paper - dark < 0.15 * white:
         return np.zeros(tile.shape, bool)
     return tile < 0.5 * (paper + dark)
 
@@ -115,9 +121,22 @@ def _ink(tile: npt.NDArray[np.float32]) -> npt.NDArray[np.bool_]:
 def curve_ink(
     image: npt.NDArray[np.uint8], rows: tuple[int, int], cols: tuple[int, int]
 ) -> npt.NDArray[np.bool_]:
-    """Ink of ``image[rows[0]:rows[1], cols[0]:cols[1]]`` with the grid lines taken out:
-    the classical segmenter's curve map, as a (rows, cols) bool array."""
-    return segment_region(image, rows, cols, ClassicalSegmenter(), keep=[1])[0] > 0.5
+    """Ink of ``image[rows[0]:rows[1], cols[0]:cols[1]]`` with the grid lines taken out, as a
+    (rows, cols) bool array: the classical segmenter's rule on blocks of whole track width,
+    straight from the grey levels.  Blocks abut (the last one ends at the region's end), so
+    near block seams it can differ from the classical segmenter's blended tiles."""
+    seg = ClassicalSegmenter()
+    region = image[rows[0] : rows[1], cols[0] : cols[1]]
+    h, w = region.shape
+    if h < seg.tile_rows:
+        # As segment_region does: a region shorter than a tile is padded with paper.
+        padded = np.full((seg.tile_rows, w), 255, np.uint8)
+        padded[:h] = region
+        region = padded
+    out = np.empty(region.shape, bool)
+    for r in _starts(region.shape[0], seg.tile_rows, 0):
+        out[r : r + seg.tile_rows] = seg.curves(region[r : r + seg.tile_rows], 255.0)
+    return out[:h]
 
 
 def _starts(length: int, size: int, overlap: int) -> list[int]:
