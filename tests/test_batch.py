@@ -137,6 +137,7 @@ def test_bench_quick_reports_every_stage(tmp_path):
     (log,) = [r for r in report["logs"] if r["segmenter"] == "learned"]
     assert set(log["stages"]) == {
         "decode",
+        "setup",
         "tiling",
         "segmenter",
         "ink",

@@ -285,6 +285,8 @@ def test_api_result_types(render_case, tmp_path):
     assert result.segmenter == "classical" and result.device == "cpu"
     assert set(result.timings) >= {
         "decode",
+        "setup",
+        "ink",
         "tiling",
         "segmenter",
         "thin",

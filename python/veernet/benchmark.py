@@ -2,10 +2,9 @@
 
 ``veernet bench`` renders a standard set of logs (100 m and 1,000 m at 1:200 and 200 dpi, two
 and four tracks), digitizes each in a fresh process (so peak memory is that log's own), and
-reports per stage (decode, tiling, segmenter, ink extension, thinning, tracing, resampling, LAS
-writing) the
-time, its share of the total and Mpx/s, plus end-to-end logs per hour and peak memory.  In the
-same run it measures the baselines: the classical segmenter against the learned one,
+reports per stage (decode, setup (loading the model), tiling, segmenter, ink extension, thinning,
+tracing, resampling with the fit gate, LAS writing) the time, its share of the total and Mpx/s,
+plus end-to-end logs per hour and peak memory.  In the same run it measures the baselines: the classical segmenter against the learned one,
 scikit-image's and OpenCV's thinning against ours (when installed), and batch scaling from
 one worker to all cores.
 """
@@ -30,7 +29,7 @@ from . import __version__
 from .layout import dumps_layout
 from .render import PX_PER_M_1_200_200DPI, CurveDraw, TrackDraw, render_log
 
-STAGES = ("decode", "tiling", "segmenter", "ink", "thin", "trace", "resample", "las")
+STAGES = ("decode", "setup", "tiling", "segmenter", "ink", "thin", "trace", "resample", "las")
 
 
 def median_seconds(fn: Callable[[], object], repeat: int) -> float:
