@@ -25,9 +25,7 @@ from typing import Any
 
 from .io import atomic_write_text
 from .pipeline import INK_LINK_PX
-from .scan import file_sha256
-
-SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+from .scan import SCAN_SUFFIXES, file_sha256
 
 
 @dataclass(frozen=True)

@@ -250,14 +250,18 @@ def _build_engine(args: argparse.Namespace) -> int:
 
 
 def _ink_link(text: str) -> int | None:
+    from .pipeline import MAX_INK_LINK_PX
+
     if text == "off":
         return None
     try:
         value = int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"expected pixels or 'off', got {text!r}") from None
-    if not 0 <= value <= 64:
-        raise argparse.ArgumentTypeError(f"expected 0 to 64 pixels or 'off', got {value}")
+    if not 0 <= value <= MAX_INK_LINK_PX:
+        raise argparse.ArgumentTypeError(
+            f"expected 0 to {MAX_INK_LINK_PX} pixels or 'off', got {value}"
+        )
     return value
 
 

@@ -22,8 +22,7 @@ import numpy as np
 
 from .gate import FitGate
 from .pipeline import DEFAULT_THRESHOLD, INK_LINK_PX, digitize
-
-SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+from .scan import SCAN_SUFFIXES
 
 
 @dataclass

@@ -39,6 +39,8 @@ DEFAULT_THRESHOLD = 0.05
 #: pixels apart count as connected, so dots and dashes link up.  Chosen on the tuning logs
 #: (docs/ink_extension.md); None turns the extension off.
 INK_LINK_PX = 3
+#: The largest link distance accepted (pixels).
+MAX_INK_LINK_PX = 64
 
 __all__ = ["CurveResult", "EmptyTrackError", "LayoutError", "Result", "ScanError", "digitize"]
 
@@ -204,8 +206,10 @@ def digitize(
     unit = lay.depth.unit
     step = DEFAULT_STEP[unit] if step is None else step
     max_gap = DEFAULT_MAX_GAP[unit] if max_gap is None else max_gap
-    if ink_link is not None and not 0 <= ink_link <= 64:
-        raise ValueError(f"ink_link must be in [0, 64] pixels or None, got {ink_link}")
+    if ink_link is not None and not 0 <= ink_link <= MAX_INK_LINK_PX:
+        raise ValueError(
+            f"ink_link must be in [0, {MAX_INK_LINK_PX}] pixels or None, got {ink_link}"
+        )
     if not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
     if not (step > 0 and math.isfinite(step)):

@@ -12,6 +12,9 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+#: File suffixes taken as scans when a folder is given (batch inputs, evaluation cases).
+SCAN_SUFFIXES = (".png", ".tif", ".tiff", ".jpg", ".jpeg")
+
 #: Largest scan accepted, in pixels (default 400 Mpx: 2,000 x 200,000).  Pillow's own
 #: decompression-bomb guard stops at 179 Mpx, below a long log; we replace it with this
 #: bound.  Override per call or with the environment variable VEERNET_MAX_PIXELS.
