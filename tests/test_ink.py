@@ -98,12 +98,13 @@ def test_a_model_miss_is_bridged_by_the_curves_ink(render_case):
     model = get_segmenter("onnx")
 
     class MissesOneBand:
-        """The real model, but its curve classes read zero on the tiles of one band."""
+        """The real model, but its curve classes read zero on the ``knocked`` tiles (their
+        indices in the order the tiling predicts them)."""
 
         name, classes, separates_styles, digest = "miss", model.classes, True, model.digest
 
-        def __init__(self, rows):
-            self.rows, self.seen = rows, 0
+        def __init__(self, knocked):
+            self.knocked, self.seen = knocked, 0
 
         def tile_shape(self, width):
             return model.tile_shape(width)
@@ -128,9 +129,8 @@ def test_a_model_miss_is_bridged_by_the_curves_ink(render_case):
         tile = model.tile
         row_starts = _starts(r1 - r0, tile, 32)
         col_starts = _starts(c1 - c0, tile, 32)
-        seg = MissesOneBand((r0, r1))
         band = len(row_starts) // 2  # a band of tiles in the middle of the log
-        seg.knocked = {band * len(col_starts) + k for k in range(len(col_starts))}
+        seg = MissesOneBand({band * len(col_starts) + k for k in range(len(col_starts))})
         hole = (r0 + row_starts[band] + 32, r0 + row_starts[band] + tile - 32)
         return digitize(case.scan, case.layout, segmenter=seg, reference=case.reference, **kw), (
             lay.depth.depth(np.array(hole, float))

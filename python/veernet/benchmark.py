@@ -4,9 +4,9 @@
 and four tracks), digitizes each in a fresh process (so peak memory is that log's own), and
 reports per stage (decode, setup (loading the model), tiling, segmenter, ink extension, thinning,
 tracing, resampling with the fit gate, LAS writing) the time, its share of the total and Mpx/s,
-plus end-to-end logs per hour and peak memory.  In the same run it measures the baselines: the classical segmenter against the learned one,
-scikit-image's and OpenCV's thinning against ours (when installed), and batch scaling from
-one worker to all cores.
+plus end-to-end logs per hour and peak memory.  In the same run it measures the baselines:
+the classical segmenter against the learned one, scikit-image's and OpenCV's thinning against
+ours (when installed), and batch scaling from one worker to all cores.
 """
 
 from __future__ import annotations
