@@ -245,16 +245,10 @@ def digitize(
         evidence = masks
         if ink_link is not None and seg.separates_styles:
             ink = xp.asarray(curve_ink(img, (r0, r1), (c0, c1)))
-            evidence = xp.stack(
-                [
-                    extend_along_ink(
-                        masks[i],
-                        ink & ~_other_curves(masks, keep, i, xp),
-                        ink_link,
-                    )
-                    for i in range(len(keep))
-                ]
-            )
+            evidence = [
+                extend_along_ink(masks[i], ink & ~_other_curves(masks, keep, i, xp), ink_link)
+                for i in range(len(keep))
+            ]
         timings["ink"] += time.perf_counter() - t
         for i, curve in enumerate(track.curves):
             results.append(
