@@ -50,9 +50,11 @@ py::array_t<bool> thin(const py::array& mask, int threads) {
   return out;
 }
 
-py::tuple trace(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
-                std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
-                float band_threshold, int max_half_width) {
+// trace and trace_chunked: the chunked twin when chunk > 0 (also returns its counts).
+py::tuple trace_impl(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
+                     std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
+                     float band_threshold, int max_half_width, std::int64_t chunk,
+                     std::int64_t warmup) {
   const ByteImage skel = byte_image(skeleton, "skeleton");
   const float* prob = nullptr;
   std::int64_t prob_stride = 0;
@@ -71,12 +73,43 @@ py::tuple trace(const py::array& skeleton, const py::object& prob_obj, std::int6
   py::array_t<std::int32_t> path(skel.rows);
   py::array_t<double> centre(skel.rows);
   const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
+  veernet::cpu::ChunkStats stats;
   {
     py::gil_scoped_release release;
-    veernet::cpu::trace(skel.data, skel.row_stride, prob, prob_stride, skel.rows, skel.cols, costs,
-                        band_threshold, max_half_width, path.mutable_data(), centre.mutable_data());
+    if (chunk > 0) {
+      stats = veernet::cpu::trace_chunked(skel.data, skel.row_stride, prob, prob_stride, skel.rows,
+                                          skel.cols, costs, band_threshold, max_half_width, chunk,
+                                          warmup, path.mutable_data(), centre.mutable_data());
+    } else {
+      veernet::cpu::trace(skel.data, skel.row_stride, prob, prob_stride, skel.rows, skel.cols,
+                          costs, band_threshold, max_half_width, path.mutable_data(),
+                          centre.mutable_data());
+    }
+  }
+  if (chunk > 0) {
+    py::dict counts;
+    counts["chunks"] = stats.chunks;
+    counts["reruns"] = stats.reruns;
+    return py::make_tuple(path, centre, counts);
   }
   return py::make_tuple(path, centre);
+}
+
+py::tuple trace(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
+                std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
+                float band_threshold, int max_half_width) {
+  return trace_impl(skeleton, prob_obj, miss, prob_cost, jump, follow, band_threshold,
+                    max_half_width, 0, 0);
+}
+
+py::tuple trace_chunked(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
+                        std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
+                        float band_threshold, int max_half_width, std::int64_t chunk,
+                        std::int64_t warmup) {
+  if (chunk < 1 || warmup < 0)
+    throw std::invalid_argument("trace_chunked: chunk >= 1, warmup >= 0");
+  return trace_impl(skeleton, prob_obj, miss, prob_cost, jump, follow, band_threshold,
+                    max_half_width, chunk, warmup);
 }
 
 #if VEERNET_WITH_CUDA
@@ -130,7 +163,7 @@ void thin_cuda(const py::object& src_obj, const py::object& dst_obj, std::uintpt
 
 void trace_cuda(const py::list& jobs, std::int64_t miss, std::int64_t prob_cost, std::int64_t jump,
                 std::int64_t follow, float band_threshold, int max_half_width,
-                std::uintptr_t stream) {
+                std::uintptr_t stream, std::int64_t chunk, std::int64_t warmup) {
   std::vector<veernet::cuda::TraceProblem> problems;
   for (const auto& job_obj : jobs) {
     const auto job = job_obj.cast<py::tuple>();
@@ -160,7 +193,7 @@ void trace_cuda(const py::list& jobs, std::int64_t miss, std::int64_t prob_cost,
   const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
   py::gil_scoped_release release;
   veernet::cuda::trace(problems.data(), static_cast<int>(problems.size()), costs, band_threshold,
-                       max_half_width, reinterpret_cast<cudaStream_t>(stream));
+                       max_half_width, reinterpret_cast<cudaStream_t>(stream), chunk, warmup);
 }
 #endif
 
@@ -172,6 +205,10 @@ PYBIND11_MODULE(_core, m) {
   m.def("trace", &trace, py::arg("skeleton"), py::arg("prob"), py::arg("miss"),
         py::arg("prob_cost"), py::arg("jump"), py::arg("follow"), py::arg("band_threshold"),
         py::arg("max_half_width"));
+  m.def("trace_chunked", &trace_chunked, py::arg("skeleton"), py::arg("prob"), py::arg("miss"),
+        py::arg("prob_cost"), py::arg("jump"), py::arg("follow"), py::arg("band_threshold"),
+        py::arg("max_half_width"), py::arg("chunk"), py::arg("warmup"),
+        "The GPU tracer's speculative chunked algorithm on the CPU: (path, centre, counts).");
   m.def("thin_rule_table", [](int pass) {
     // The word-parallel rule evaluated on all 256 neighbourhoods, for the tests.
     py::array_t<bool> out(256);
@@ -201,8 +238,11 @@ PYBIND11_MODULE(_core, m) {
   m.def("thin_cuda", &thin_cuda, py::arg("mask"), py::arg("out"), py::arg("stream"));
   m.def("trace_cuda", &trace_cuda, py::arg("jobs"), py::arg("miss"), py::arg("prob_cost"),
         py::arg("jump"), py::arg("follow"), py::arg("band_threshold"), py::arg("max_half_width"),
-        py::arg("stream"));
+        py::arg("stream"), py::arg("chunk") = veernet::cuda::kTraceChunk,
+        py::arg("warmup") = veernet::cuda::kTraceWarmup);
   m.attr("CUDA_MAX_TRACE_COLUMNS") = veernet::cuda::max_trace_columns();
+  m.attr("CUDA_TRACE_SCHEDULE") =
+      py::make_tuple(veernet::cuda::kTraceChunk, veernet::cuda::kTraceWarmup);
 #else
   info["cuda"] = false;
   info["cuda_compiler"] = py::none();
@@ -213,6 +253,7 @@ PYBIND11_MODULE(_core, m) {
         "veernet was built without CUDA support (VEERNET_CUDA=OFF or no nvcc)");
   });
   m.attr("CUDA_MAX_TRACE_COLUMNS") = 0;
+  m.attr("CUDA_TRACE_SCHEDULE") = py::none();
 #endif
   m.attr("BUILD_INFO") = info;
 }

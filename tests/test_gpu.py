@@ -113,6 +113,29 @@ def test_gpu_trace_path_identical_on_random_inputs():
 
 
 @needs_gpu
+def test_gpu_trace_any_schedule_gives_the_cpu_path():
+    # Small chunks and short warm-ups make many chunks fail their check and run again.
+    import cupy as cp
+
+    from veernet.tracing import trace_gpu
+
+    rng = np.random.default_rng()
+    for _ in range(60):
+        rows = int(rng.integers(1, 400))
+        cols = int(rng.choice([1, 7, 33, 129, 513, 2048]))
+        schedule = (int(rng.integers(1, 50)), int(rng.integers(0, 80)))
+        skel, prob, params = random_trace_case(rng, rows, cols)
+        c_cpu, p_cpu = veernet.trace(skel, prob, params, return_path=True)
+        ((c_gpu, p_gpu),) = trace_gpu(
+            [(cp.asarray(skel), None if prob is None else cp.asarray(prob))],
+            params,
+            schedule=schedule,
+        )
+        np.testing.assert_array_equal(cp.asnumpy(p_gpu), p_cpu, err_msg=f"schedule {schedule}")
+        np.testing.assert_allclose(cp.asnumpy(c_gpu), c_cpu, rtol=0, atol=1e-9, equal_nan=True)
+
+
+@needs_gpu
 def test_gpu_trace_batch_of_rendered_tracks():
     import cupy as cp
 

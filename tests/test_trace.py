@@ -7,6 +7,7 @@ import veernet
 from reference import random_trace_case, trace_brute_force, trace_reference
 from veernet import TraceParams
 from veernet.testing import curve_band_mask, distance_to_curve, draw_band, random_curve
+from veernet.tracing import trace_chunked_cpu
 
 
 @settings(max_examples=60, deadline=None)
@@ -37,6 +38,46 @@ def test_trace_paths_identical_on_rendered_bands_with_ties():
     for prob in (None, mask.astype(np.float32)):
         _, path = veernet.trace(skel, prob, return_path=True)
         np.testing.assert_array_equal(path, trace_reference(skel, prob)[1])
+
+
+@settings(max_examples=120, deadline=None)
+@given(
+    st.integers(0, 2**32 - 1),
+    st.integers(1, 300),
+    st.integers(1, 60),
+    st.integers(1, 40),
+    st.integers(0, 60),
+)
+def test_gpu_schedule_on_the_cpu_gives_the_same_path(seed, rows, cols, chunk, warmup):
+    # The GPU tracer's speculative chunked pass, run by its CPU twin: whatever the
+    # schedule, and however many chunks fail their check, the path is the sequential one.
+    skel, prob, params = random_trace_case(np.random.default_rng(seed), rows, cols)
+    centre, path = veernet.trace(skel, prob, params, return_path=True)
+    c_chunked, p_chunked, counts = trace_chunked_cpu(skel, prob, params, chunk=chunk, warmup=warmup)
+    np.testing.assert_array_equal(p_chunked, path)
+    np.testing.assert_array_equal(c_chunked, centre)
+    assert counts["chunks"] == max(1, -(-(rows - 1) // chunk))
+    assert 0 <= counts["reruns"] < counts["chunks"]
+
+
+def test_gpu_schedule_reruns_only_what_it_must():
+    rng = np.random.default_rng(7)
+    chunk, warmup = 128, 128  # the GPU's default schedule
+    # One band: every chunk's warm-up merges the survivors, so no chunk runs twice.
+    mask, _ = curve_band_mask(20_000, 300, rng, curves=1, swings=40)
+    skel, prob = veernet.thin(mask), mask.astype(np.float32)
+    _, path, counts = trace_chunked_cpu(skel, prob, chunk=chunk, warmup=warmup)
+    np.testing.assert_array_equal(path, veernet.trace(skel, prob, return_path=True)[1])
+    assert counts == {"chunks": 157, "reruns": 0}
+    # Two bands keep two survivors apart: without a warm-up nearly every guess fails its
+    # check, and the reruns still give the sequential path.
+    mask, _ = curve_band_mask(3_000, 200, rng, curves=2)
+    skel, prob = veernet.thin(mask), mask.astype(np.float32)
+    _, path, counts = trace_chunked_cpu(skel, prob, chunk=64, warmup=0)
+    np.testing.assert_array_equal(path, veernet.trace(skel, prob, return_path=True)[1])
+    assert counts["reruns"] > counts["chunks"] // 2
+    with pytest.raises(ValueError, match="chunk"):
+        trace_chunked_cpu(skel, prob, chunk=0, warmup=0)
 
 
 def _mae(centre, truth):

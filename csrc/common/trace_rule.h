@@ -88,4 +88,30 @@ VEERNET_HD double refine_centre(const std::uint8_t* s, const float* p, std::int6
   return (sw > 0.0) ? swx / sw : mid;
 }
 
+// The speculative chunked forward pass (the GPU tracer; cpu::trace_chunked is its CPU
+// twin).  The row recurrence is cut into chunks of `chunk` rows.  Chunk k owns the
+// back-pointers of rows top(k)+1 .. bottom(k), where bottom(k) = top(k+1); it starts
+// `warmup` rows above its top from the cell costs of that row instead of the true cost
+// vector, which it cannot know before the chunks above it are done, so all chunks run at
+// once.  Viterbi survivors merge: once every column's best path through the warm-up
+// starts from one common column, the speculative vector at top(k) differs from the true
+// one by a constant, and a constant changes no comparison, so every back-pointer below is
+// the one the sequential pass writes.  That is checked exactly, chunk by chunk from the
+// top, against the vector the chunk above ended with; a chunk that fails is run again
+// from that vector.  So the path is identical whatever `chunk` and `warmup` are; they
+// decide only how much runs in parallel and how often a chunk runs twice.
+VEERNET_HD std::int64_t chunk_count(std::int64_t rows, std::int64_t chunk) {
+  return rows > 1 ? (rows - 2) / chunk + 1 : 1;
+}
+VEERNET_HD std::int64_t chunk_top(std::int64_t k, std::int64_t chunk) { return k * chunk; }
+VEERNET_HD std::int64_t chunk_bottom(std::int64_t k, std::int64_t rows, std::int64_t chunk) {
+  const std::int64_t b = (k + 1) * chunk;
+  return b < rows - 1 ? b : (rows > 0 ? rows - 1 : 0);
+}
+// First row of chunk k's warm-up (chunk 0 starts at row 0 from the true initial vector).
+VEERNET_HD std::int64_t chunk_start(std::int64_t k, std::int64_t chunk, std::int64_t warmup) {
+  const std::int64_t s = chunk_top(k, chunk) - warmup;
+  return (k == 0 || s < 0) ? 0 : s;
+}
+
 }  // namespace veernet

@@ -2,12 +2,16 @@
 // (csrc/cpu/trace.cpp): the same integer costs, prefix sums and tie rules
 // (common/trace_rule.h).
 //
-// Forward pass: one warp per problem (track x class), a row per step; each lane holds
-// ITEMS consecutive columns in registers, and the three scans of a row (step-cost
-// prefix sums, running minimum from the left, running minimum from the right) are a
-// sequential scan inside the lane plus a shuffle scan across the warp: no shared memory
-// and no block barriers on the critical path of the row recurrence.  Back-pointers go
-// to global memory.  Many problems run at once, one warp each, across the chip.
+// Forward pass: one warp per chunk of rows of a problem (track x class), a row per step;
+// each lane holds ITEMS consecutive columns in registers, and the three scans of a row
+// (step-cost prefix sums, running minimum from the left, running minimum from the right)
+// are a sequential scan inside the lane plus a shuffle scan across the warp: no shared
+// memory and no block barriers on the critical path of the row recurrence.  Back-pointers
+// go to global memory.  The chunks of every problem run at once, each after a warm-up
+// from a guessed start; a second kernel checks each chunk's start against the end of the
+// chunk above, in order, and runs again the few that fail (the speculative pass of
+// common/trace_rule.h; exact, so paths stay identical).  A 40,000-row track is then ~300
+// chunks across the chip instead of 40,000 dependent row steps on one warp.
 //
 // Backtracking is chunked so it does not cost one dependent global load per row on a
 // single thread: for every chunk of rows and every column at its bottom, a thread
@@ -28,7 +32,8 @@
 namespace veernet::cuda {
 namespace {
 
-constexpr int kChunk = 128;
+// Rows per chunk of the backtracking (chunk_count and friends in common/trace_rule.h).
+constexpr std::int64_t kBacktrackChunk = 128;
 // Costs are renormalised (the row minimum subtracted) every kRenorm rows so that 32-bit
 // integers suffice; subtracting one constant from a whole row changes no comparison, so
 // paths stay identical to the CPU's 64-bit arithmetic.  The host checks the bound.
@@ -98,29 +103,35 @@ __device__ __forceinline__ void load_row(const TraceProblem& P, const TraceCosts
   }
 }
 
+// Runs the row recurrence of problem P on one warp: D holds the cost vector of row
+// `first` (its skeleton row is reloaded here); rows first+1 .. bottom follow.  Back-pointers
+// are written for rows after `top` only (the rows above are a chunk's warm-up); with
+// `at_top`, the vector of row `top` is stored there.
 template <int ITEMS>
-__global__ void __launch_bounds__(32)
-    forward_kernel(const TraceProblem* problems, TraceCosts costs) {
-  const TraceProblem P = problems[blockIdx.x];
+__device__ __forceinline__ void run_rows(const TraceProblem& P, const TraceCosts& costs,
+                                         std::int32_t (&D)[ITEMS], std::int64_t first,
+                                         std::int64_t top, std::int64_t bottom,
+                                         std::int32_t* at_top) {
   const int lane = threadIdx.x;
   const std::int64_t x0 = static_cast<std::int64_t>(lane) * ITEMS;
   const std::int32_t step_follow = static_cast<std::int32_t>(costs.follow);
   const std::int32_t step_jump = static_cast<std::int32_t>(costs.jump);
-
-  std::int32_t D[ITEMS];
+  if (at_top && first == top) {
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i)
+      if (x0 + i < P.cols) at_top[x0 + i] = D[i];
+  }
   bool prev_on[ITEMS];
   bool on[ITEMS];
   std::int32_t cell[ITEMS];
-  load_row<ITEMS>(P, costs, 0, x0, prev_on, cell);
-#pragma unroll
-  for (int i = 0; i < ITEMS; ++i) D[i] = (x0 + i < P.cols) ? cell[i] : kBig;
-  if (P.rows > 1) load_row<ITEMS>(P, costs, 1, x0, on, cell);
+  load_row<ITEMS>(P, costs, first, x0, prev_on, cell);
+  if (first < bottom) load_row<ITEMS>(P, costs, first + 1, x0, on, cell);
 
-  for (std::int64_t r = 1; r < P.rows; ++r) {
+  for (std::int64_t r = first + 1; r <= bottom; ++r) {
     // Prefetch the next row while this one is computed.
     bool next_on[ITEMS];
     std::int32_t next_cell[ITEMS];
-    if (r + 1 < P.rows) load_row<ITEMS>(P, costs, r + 1, x0, next_on, next_cell);
+    if (r < bottom) load_row<ITEMS>(P, costs, r + 1, x0, next_on, next_cell);
 
     bool cov[ITEMS];
 #pragma unroll
@@ -158,6 +169,7 @@ __global__ void __launch_bounds__(32)
     const Summary after = shfl_down(bs, 1);
 
     std::uint16_t* bp = P.back + r * P.cols;
+    const bool keep = r > top;
     std::int32_t row_min = kBig;
 #pragma unroll
     for (int i = 0; i < ITEMS; ++i) {
@@ -167,7 +179,7 @@ __global__ void __launch_bounds__(32)
       const std::int32_t gv = g.v - in[i];
       const bool left = take_left(f.v, gv, f.a, g.a, x);
       if (x < P.cols) {
-        bp[x] = static_cast<std::uint16_t>(left ? f.a : g.a);
+        if (keep) bp[x] = static_cast<std::uint16_t>(left ? f.a : g.a);
         D[i] = (left ? f.v : gv) + cell[i];
         row_min = min(row_min, D[i]);
       } else {
@@ -185,8 +197,79 @@ __global__ void __launch_bounds__(32)
       for (int i = 0; i < ITEMS; ++i)
         if (x0 + i < P.cols) D[i] -= row_min;
     }
+    if (at_top && r == top) {
+#pragma unroll
+      for (int i = 0; i < ITEMS; ++i)
+        if (x0 + i < P.cols) at_top[x0 + i] = D[i];
+    }
   }
-  // The cheapest last column, the leftmost on ties.
+}
+
+template <int ITEMS>
+__device__ __forceinline__ void load_vector(const std::int32_t* v, std::int64_t cols,
+                                            std::int32_t (&D)[ITEMS]) {
+  const std::int64_t x0 = static_cast<std::int64_t>(threadIdx.x) * ITEMS;
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i) D[i] = (x0 + i < cols) ? v[x0 + i] : kBig;
+}
+
+template <int ITEMS>
+__device__ __forceinline__ void store_vector(std::int32_t* v, std::int64_t cols,
+                                             const std::int32_t (&D)[ITEMS]) {
+  const std::int64_t x0 = static_cast<std::int64_t>(threadIdx.x) * ITEMS;
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i)
+    if (x0 + i < cols) v[x0 + i] = D[i];
+}
+
+// The speculative pass (common/trace_rule.h): block (k, p) runs chunk k of problem p from
+// the cell costs of its first warm-up row, storing its vector at its top row in
+// P.starts[k] and at its bottom row in P.ends[k].
+template <int ITEMS>
+__global__ void __launch_bounds__(32) chunks_kernel(const TraceProblem* problems, TraceCosts costs,
+                                                    std::int64_t chunk, std::int64_t warmup) {
+  const TraceProblem P = problems[blockIdx.y];
+  const std::int64_t k = blockIdx.x;
+  if (k >= P.chunks) return;
+  const std::int64_t first = chunk_start(k, chunk, warmup);
+  const std::int64_t x0 = static_cast<std::int64_t>(threadIdx.x) * ITEMS;
+  bool on[ITEMS];
+  std::int32_t cell[ITEMS];
+  load_row<ITEMS>(P, costs, first, x0, on, cell);
+  std::int32_t D[ITEMS];
+#pragma unroll
+  for (int i = 0; i < ITEMS; ++i) D[i] = (x0 + i < P.cols) ? cell[i] : kBig;
+  run_rows<ITEMS>(P, costs, D, first, chunk_top(k, chunk), chunk_bottom(k, P.rows, chunk),
+                  P.starts + k * P.cols);
+  store_vector<ITEMS>(P.ends + k * P.cols, P.cols, D);
+}
+
+// The checks, in order from the top, one warp per problem: chunk k is exact when the
+// vector it started from differs by one constant from the (exact) end of chunk k-1;
+// otherwise it runs again from that end.  Then the cheapest last column, leftmost on ties.
+template <int ITEMS>
+__global__ void __launch_bounds__(32)
+    check_kernel(const TraceProblem* problems, TraceCosts costs, std::int64_t chunk) {
+  const TraceProblem P = problems[blockIdx.x];
+  const int lane = threadIdx.x;
+  const std::int64_t x0 = static_cast<std::int64_t>(lane) * ITEMS;
+  std::int32_t D[ITEMS];
+  for (std::int64_t k = 1; k < P.chunks; ++k) {
+    const std::int32_t* s = P.starts + k * P.cols;
+    const std::int32_t* e = P.ends + (k - 1) * P.cols;
+    // Column 0 is lane 0's first item; every valid column must show its difference.
+    const std::int32_t shift = __shfl_sync(0xffffffffu, s[0] - e[0], 0);
+    bool same = true;
+#pragma unroll
+    for (int i = 0; i < ITEMS; ++i)
+      if (x0 + i < P.cols) same = same && (s[x0 + i] - e[x0 + i] == shift);
+    if (__all_sync(0xffffffffu, same)) continue;
+    load_vector<ITEMS>(e, P.cols, D);
+    const std::int64_t top = chunk_top(k, chunk);
+    run_rows<ITEMS>(P, costs, D, top, top, chunk_bottom(k, P.rows, chunk), nullptr);
+    store_vector<ITEMS>(P.ends + k * P.cols, P.cols, D);
+  }
+  load_vector<ITEMS>(P.ends + (P.chunks - 1) * P.cols, P.cols, D);
   std::int32_t best_v = kBig, best_a = 0;
 #pragma unroll
   for (int i = 0; i < ITEMS; ++i) {
@@ -207,14 +290,13 @@ __global__ void __launch_bounds__(32)
   if (lane == 0) *P.end = best_a;
 }
 
-// For chunk c (rows bounds[c] .. bounds[c+1]) and column x at its bottom row: the column
-// reached at its top row.
+// For chunk c and column x at its bottom row: the column reached at its top row.
 __global__ void chunk_map_kernel(TraceProblem P, std::int32_t* map, std::int64_t chunks) {
   const std::int64_t i = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (i >= chunks * P.cols) return;
   const std::int64_t c = i / P.cols, x0 = i % P.cols;
-  const std::int64_t top = c * kChunk;
-  const std::int64_t bottom = ((c + 1) * kChunk < P.rows - 1) ? (c + 1) * kChunk : P.rows - 1;
+  const std::int64_t top = chunk_top(c, kBacktrackChunk);
+  const std::int64_t bottom = chunk_bottom(c, P.rows, kBacktrackChunk);
   std::int64_t x = x0;
   for (std::int64_t r = bottom; r > top; --r) x = P.back[r * P.cols + x];
   map[i] = static_cast<std::int32_t>(x);
@@ -233,8 +315,8 @@ __global__ void chain_kernel(TraceProblem P, const std::int32_t* map, std::int64
 __global__ void fill_kernel(TraceProblem P, const std::int32_t* at_bottom, std::int64_t chunks) {
   const std::int64_t c = blockIdx.x * static_cast<std::int64_t>(blockDim.x) + threadIdx.x;
   if (c >= chunks) return;
-  const std::int64_t top = c * kChunk;
-  const std::int64_t bottom = ((c + 1) * kChunk < P.rows - 1) ? (c + 1) * kChunk : P.rows - 1;
+  const std::int64_t top = chunk_top(c, kBacktrackChunk);
+  const std::int64_t bottom = chunk_bottom(c, P.rows, kBacktrackChunk);
   std::int64_t x = at_bottom[c];
   for (std::int64_t r = bottom; r >= top; --r) {
     // Neighbouring chunks share their boundary row; both write the same column.
@@ -259,10 +341,15 @@ __global__ void refine_kernel(TraceProblem P, float band_threshold, int max_half
 }
 
 template <int ITEMS>
-void launch_forward(const TraceProblem* dev_problems, int n, const TraceCosts& costs,
+void launch_forward(const TraceProblem* dev_problems, int n, std::int64_t max_chunks,
+                    const TraceCosts& costs, std::int64_t chunk, std::int64_t warmup,
                     cudaStream_t stream) {
-  forward_kernel<ITEMS><<<n, 32, 0, stream>>>(dev_problems, costs);
-  check(cudaGetLastError(), "trace forward_kernel launch");
+  chunks_kernel<ITEMS>
+      <<<dim3(static_cast<unsigned>(max_chunks), static_cast<unsigned>(n)), 32, 0, stream>>>(
+          dev_problems, costs, chunk, warmup);
+  check(cudaGetLastError(), "trace chunks_kernel launch");
+  check_kernel<ITEMS><<<n, 32, 0, stream>>>(dev_problems, costs, chunk);
+  check(cudaGetLastError(), "trace check_kernel launch");
 }
 
 }  // namespace
@@ -270,8 +357,9 @@ void launch_forward(const TraceProblem* dev_problems, int n, const TraceCosts& c
 int max_trace_columns() { return 32 * 64; }
 
 void trace(const TraceProblem* problems, int n, const TraceCosts& costs, float band_threshold,
-           int max_half_width, cudaStream_t stream) {
+           int max_half_width, cudaStream_t stream, std::int64_t chunk, std::int64_t warmup) {
   if (n <= 0) return;
+  if (chunk < 1 || warmup < 0) throw std::invalid_argument("GPU trace: chunk >= 1, warmup >= 0");
   std::int64_t widest = 0;
   for (int i = 0; i < n; ++i) widest = std::max<std::int64_t>(widest, problems[i].cols);
   if (widest > max_trace_columns()) {
@@ -288,15 +376,22 @@ void trace(const TraceProblem* problems, int n, const TraceCosts& costs, float b
   }
   DeviceBuffers guard(stream);
   std::vector<TraceProblem> ps(problems, problems + n);
+  std::int64_t max_chunks = 1;
   for (auto& P : ps) {
-    // Back-pointers (rows x cols) and the end column.
+    // The end column, each chunk's start and end vectors, the back-pointers (rows x cols).
+    P.chunks = chunk_count(P.rows, chunk);
+    max_chunks = std::max(max_chunks, P.chunks);
+    const std::size_t vectors = sizeof(std::int32_t) * static_cast<std::size_t>(P.chunks * P.cols);
     const std::size_t bytes = sizeof(std::uint16_t) * static_cast<std::size_t>(P.rows * P.cols);
     std::uint8_t* scratch = nullptr;
-    check(cudaMallocAsync(&scratch, bytes + 16, stream), "cudaMallocAsync");
+    check(cudaMallocAsync(&scratch, 16 + 2 * vectors + bytes, stream), "cudaMallocAsync");
     guard.add(scratch);
     P.end = reinterpret_cast<std::int32_t*>(scratch);
-    P.back = reinterpret_cast<std::uint16_t*>(scratch + 16);
+    P.starts = reinterpret_cast<std::int32_t*>(scratch + 16);
+    P.ends = reinterpret_cast<std::int32_t*>(scratch + 16 + vectors);
+    P.back = reinterpret_cast<std::uint16_t*>(scratch + 16 + 2 * vectors);
   }
+  if (max_chunks > 65535 * 1024) throw std::invalid_argument("GPU trace: too many chunks");
   TraceProblem* dev = nullptr;
   check(cudaMallocAsync(&dev, sizeof(TraceProblem) * n, stream), "cudaMallocAsync");
   guard.add(dev);
@@ -305,19 +400,19 @@ void trace(const TraceProblem* problems, int n, const TraceCosts& costs, float b
         "cudaMemcpyAsync");
   // One instantiation for the widest problem keeps a single launch for all of them.
   if (widest <= 32 * 4)
-    launch_forward<4>(dev, n, costs, stream);
+    launch_forward<4>(dev, n, max_chunks, costs, chunk, warmup, stream);
   else if (widest <= 32 * 8)
-    launch_forward<8>(dev, n, costs, stream);
+    launch_forward<8>(dev, n, max_chunks, costs, chunk, warmup, stream);
   else if (widest <= 32 * 16)
-    launch_forward<16>(dev, n, costs, stream);
+    launch_forward<16>(dev, n, max_chunks, costs, chunk, warmup, stream);
   else if (widest <= 32 * 32)
-    launch_forward<32>(dev, n, costs, stream);
+    launch_forward<32>(dev, n, max_chunks, costs, chunk, warmup, stream);
   else
-    launch_forward<64>(dev, n, costs, stream);
+    launch_forward<64>(dev, n, max_chunks, costs, chunk, warmup, stream);
 
   for (const TraceProblem& P : ps) {
     if (P.rows <= 0 || P.cols <= 0) continue;
-    const std::int64_t chunks = std::max<std::int64_t>(1, (P.rows - 1 + kChunk - 1) / kChunk);
+    const std::int64_t chunks = chunk_count(P.rows, kBacktrackChunk);
     std::int32_t *map = nullptr, *at_bottom = nullptr;
     check(cudaMallocAsync(&map, sizeof(std::int32_t) * (chunks * P.cols + chunks), stream),
           "cudaMallocAsync");

@@ -16,6 +16,18 @@ def trace(
     band_threshold: float,
     max_half_width: int,
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64]]: ...
+def trace_chunked(
+    skeleton: npt.NDArray[Any],
+    prob: npt.NDArray[np.float32] | None,
+    miss: int,
+    prob_cost: int,
+    jump: int,
+    follow: int,
+    band_threshold: float,
+    max_half_width: int,
+    chunk: int,
+    warmup: int,
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.float64], dict[str, int]]: ...
 def thin_rule_table(pass_: int) -> npt.NDArray[np.bool_]: ...
 def thin_lut() -> npt.NDArray[np.uint8]: ...
 def cuda_device_count() -> int: ...
@@ -30,6 +42,10 @@ def trace_cuda(
     band_threshold: float,
     max_half_width: int,
     stream: int,
+    chunk: int = ...,
+    warmup: int = ...,
 ) -> None: ...
 
 CUDA_MAX_TRACE_COLUMNS: int
+#: (chunk rows, warm-up rows) of the GPU tracer's schedule; None without CUDA.
+CUDA_TRACE_SCHEDULE: tuple[int, int] | None

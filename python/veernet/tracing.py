@@ -143,18 +143,28 @@ def trace(
 
 
 def trace_gpu(
-    jobs: list[tuple[Any, Any]], params: TraceParams | None = None
+    jobs: list[tuple[Any, Any]],
+    params: TraceParams | None = None,
+    *,
+    schedule: tuple[int, int] | None = None,
 ) -> list[tuple[Any, Any]]:
     """Trace several (skeleton, prob) pairs of CuPy arrays at once on the GPU.
 
-    One warp per pair runs the row recurrence, so many tracks and classes share the chip;
-    the result of each is (centre, path) as CuPy arrays, path-identical to the CPU.  Runs
-    on the caller's current CuPy stream.  Tracks may be at most
+    The row recurrence of each pair is cut into chunks of rows that run at once, one warp
+    each, after a warm-up from a guessed start; each chunk's start is then checked exactly
+    against the end of the chunk above and the few that fail run again, so the result of
+    each pair is (centre, path) as CuPy arrays, path-identical to the CPU.  ``schedule``
+    (chunk rows, warm-up rows; default ``veernet._core.CUDA_TRACE_SCHEDULE``) changes only
+    the speed, never the path; :func:`trace_chunked_cpu` runs the same schedule on the
+    CPU.  Runs on the caller's current CuPy stream.  Tracks may be at most
     ``veernet._core.CUDA_MAX_TRACE_COLUMNS`` (2048) pixels wide.
     """
     cupy = require_gpu("trace")
     params = params or TraceParams()
     miss, prob_cost, jump, follow = params.integer_costs()
+    default = _core.CUDA_TRACE_SCHEDULE
+    assert default is not None  # require_gpu has checked that this is a CUDA build
+    chunk, warmup = schedule or default
     calls, results = [], []
     for skeleton, prob in jobs:
         if skeleton.ndim != 2:
@@ -192,5 +202,42 @@ def trace_gpu(
             params.band_threshold,
             params.max_half_width,
             current_stream(cupy),
+            chunk,
+            warmup,
         )
     return results
+
+
+def trace_chunked_cpu(
+    skeleton: npt.ArrayLike,
+    prob: npt.ArrayLike | None = None,
+    params: TraceParams | None = None,
+    *,
+    chunk: int,
+    warmup: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.int32], dict[str, int]]:
+    """The GPU tracer's algorithm run on the CPU: (centre, path, counts).
+
+    The same path as :func:`trace` by the speculative chunked forward pass of the GPU
+    tracer (chunks of ``chunk`` rows, each after ``warmup`` rows of warm-up), with its
+    schedule run one chunk after another.  It is slower than :func:`trace` here; it exists
+    so that the algorithm is tested, and its work counted (``counts``: ``chunks`` and
+    ``reruns``, the chunks that failed their check and ran again), on any machine.
+    """
+    skel = np.ascontiguousarray(skeleton)
+    p = None if prob is None else np.ascontiguousarray(prob, dtype=np.float32)
+    params = params or TraceParams()
+    miss, prob_cost, jump, follow = params.integer_costs()
+    path, centre, counts = _core.trace_chunked(
+        skel,
+        p,
+        miss,
+        prob_cost,
+        jump,
+        follow,
+        params.band_threshold,
+        params.max_half_width,
+        chunk,
+        warmup,
+    )
+    return centre, path, dict(counts)
