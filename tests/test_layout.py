@@ -1,5 +1,6 @@
 import copy
 
+import numpy as np
 import pytest
 
 from veernet.layout import CurveSpec, LayoutError, load_layout
@@ -174,3 +175,27 @@ def test_bad_files_name_the_file(tmp_path):
     broken.write_text("[depth\nunit = 'm'")
     with pytest.raises(LayoutError, match="(?s)broken.toml.*not valid TOML"):
         load_layout(broken)
+
+
+def test_a_wrapped_curve_is_drawn_to_the_edge_and_on_from_the_opposite_one():
+    # Samples 10 px apart: the value crosses 150 (the right edge) between two of them.
+    # The recorder draws the trace on to the right edge and resumes it at the left edge,
+    # at the depth of the crossing; nothing is drawn across the track.
+    from veernet.render import CurveDraw, TrackDraw, render_log
+
+    depth = np.arange(0.0, 7.0)
+    value = np.array([100.0, 140.0, 160.0, 170.0, 160.0, 140.0, 100.0])
+    curve = CurveDraw("GR", "gAPI", depth, value, 0.0, 150.0, width=1.0, wrap=True)
+    r = render_log(
+        [TrackDraw("T1", 200, [curve], grid_divisions=0)], 0.0, 6.0, px_per_unit=10.0, margin=20
+    )
+    track = r.layout["tracks"][0]
+    left, right = int(track["left"]), int(track["right"])
+    ink = r.masks["GR"][:, left:right]
+    assert track["curves"][0]["wrap"] == "right"
+    for crossing in (1.5, 4.5):  # depth where the value is 150
+        row = 20 + int(round(10 * crossing))
+        near = ink[row - 2 : row + 3]
+        assert near[:, -2:].any() and near[:, :2].any()
+    # Between the edges, the rows of a crossing hold only the two stroke ends.
+    assert not ink[34:37, 40:160].any()

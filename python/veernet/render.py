@@ -147,7 +147,8 @@ def render_log(
             path = paths.setdefault(curve.style, Image.new("1", (width, rows), 0))
             pdraw = ImageDraw.Draw(path)
             lw = max(1, int(round(curve.width)))
-            for piece in _pieces(xs, ys, inside, track.width if curve.wrap else None):
+            wrap = (left, float(track.width), scale.fraction(curve.value)) if curve.wrap else None
+            for piece in _pieces(xs, ys, inside, wrap):
                 for seg in _segments(piece, curve.style, curve.width):
                     draw.line(seg, fill=curve.ink, width=lw, joint="curve")
                     mdraw.line(seg, fill=1, width=lw, joint="curve")
@@ -202,26 +203,50 @@ def _pieces(
     xs: npt.NDArray[np.float64],
     ys: npt.NDArray[np.float64],
     inside: npt.NDArray[np.bool_],
-    wrap_width: float | None,
+    wrap: tuple[float, float, npt.NDArray[np.float64]] | None,
 ) -> list[list[tuple[float, float]]]:
-    """Split the drawn polyline where data is missing or (``wrap_width``) where it wraps."""
+    """Split the drawn polyline where data is missing or where it wraps.
+
+    ``wrap`` is (track left, track width, unwrapped plot-space fractions) for a curve with
+    a backup scale.  Where it wraps, the piece runs on to the edge it leaves by and the
+    next one starts from the opposite edge, both at the depth where the value crosses the
+    scale boundary, as a recorder draws it.
+    """
     pieces: list[list[tuple[float, float]]] = []
     cur: list[tuple[float, float]] = []
-    prev_x = None
-    for x, y, ok in zip(xs.tolist(), ys.tolist(), inside.tolist(), strict=True):
-        wrapped = (
-            wrap_width is not None and prev_x is not None and abs(x - prev_x) > 0.6 * wrap_width
-        )
-        if not ok or wrapped:
+    prev: int | None = None
+    for i, (x, y, ok) in enumerate(zip(xs.tolist(), ys.tolist(), inside.tolist(), strict=True)):
+        if (
+            wrap is not None
+            and ok
+            and prev is not None
+            and _copy(wrap[2][prev]) != _copy(wrap[2][i])
+        ):
+            left, width, frac = wrap
+            f0, f1, y0 = float(frac[prev]), float(frac[i]), float(ys[prev])
+            up = f1 > f0  # leaves by the right edge, comes back at the left
+            # The scale boundaries crossed first and last (one, unless it sweeps a track).
+            first, last = (math.ceil(f0), math.floor(f1)) if up else (math.floor(f0), math.ceil(f1))
+            cross = [y0 + (c - f0) / (f1 - f0) * (y - y0) for c in (first, last)]
+            cur.append((left + (width if up else 0.0), cross[0]))
+            pieces.append(cur)
+            cur = [(left + (0.0 if up else width), cross[1])]
+        elif not ok:
             if len(cur) > 1:
                 pieces.append(cur)
             cur = []
         if ok:
             cur.append((x, y))
-        prev_x = x if ok else None
+        prev = i if ok else None
     if len(cur) > 1:
         pieces.append(cur)
     return pieces
+
+
+def _copy(f: float) -> int:
+    """Which scale a plot-space fraction is drawn on: 0 the main one (its edges included, as
+    in ``CurveSpec.drawn_fraction``), 1 the backup past the right edge, -1 the one past the left edge."""
+    return 0 if 0.0 <= f <= 1.0 else math.floor(f)
 
 
 def _segments(
