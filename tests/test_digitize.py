@@ -349,3 +349,21 @@ def test_eval_reports_mask_instrument_and_curve_verdict(render_case, tmp_path):
     assert "precision" in p.stdout and "median R²" in p.stdout
     cross = s["crossing"]  # one curve per track here: nothing can cross
     assert cross["crossing"]["curves"] == 0 and cross["not_crossing"]["curves"] == 2
+
+
+def test_drop_vertical_runs_matches_a_run_by_run_reference():
+    from veernet.pipeline import drop_vertical_runs
+    from veernet.resample import runs
+
+    rng = np.random.default_rng(5)
+    for _ in range(200):
+        rows, cols = (int(v) for v in rng.integers(1, 80, 2))
+        skel = rng.random((rows, cols)) < rng.uniform(0.05, 0.95)
+        columns = np.unique(rng.integers(0, cols, int(rng.integers(0, 4))))
+        min_rows = int(rng.integers(1, 30))
+        expected = skel.copy()
+        for j in columns:
+            for a, b in runs(skel[:, j]):
+                if b - a >= min_rows:
+                    expected[a:b, j] = False
+        np.testing.assert_array_equal(drop_vertical_runs(skel.copy(), columns, min_rows), expected)

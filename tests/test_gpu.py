@@ -136,6 +136,21 @@ def test_gpu_trace_any_schedule_gives_the_cpu_path():
 
 
 @needs_gpu
+def test_gpu_drop_vertical_runs_identical():
+    import cupy as cp
+
+    from veernet.pipeline import drop_vertical_runs
+
+    rng = np.random.default_rng()
+    for _ in range(50):
+        skel = rng.random(tuple(int(v) for v in rng.integers(1, 300, 2))) < 0.6
+        columns = np.unique(rng.integers(0, skel.shape[1], 4))
+        expected = drop_vertical_runs(skel.copy(), columns, 20)
+        got = drop_vertical_runs(cp.asarray(skel), columns, 20)
+        np.testing.assert_array_equal(cp.asnumpy(got), expected)
+
+
+@needs_gpu
 def test_gpu_trace_batch_of_rendered_tracks():
     import cupy as cp
 

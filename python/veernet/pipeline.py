@@ -42,6 +42,11 @@ INK_LINK_PX = 3
 #: The largest link distance accepted (pixels).
 MAX_INK_LINK_PX = 64
 
+#: A curve with a backup scale is traced over copies of its track side by side; straight
+#: vertical runs of skeleton this long (rows) within OFF_SCALE_EDGE_PX of the track's edges
+#: are its border lines, not the curve, and are dropped (measured on the tuning logs).
+BORDER_LINE_ROWS = 40
+
 __all__ = ["CurveResult", "EmptyTrackError", "LayoutError", "Result", "ScanError", "digitize"]
 
 
@@ -330,6 +335,32 @@ def extend_along_ink(mask: Any, ink: Any, link: int) -> Any:
     return touched[labels] & allowed
 
 
+def drop_vertical_runs(skeleton: Any, columns: npt.NDArray[np.intp], min_rows: int) -> Any:
+    """``skeleton`` (changed in place) without its vertical runs of at least ``min_rows``
+    pixels in ``columns``: straight lines such as a track's border.  NumPy or CuPy."""
+    if len(columns) == 0:
+        return skeleton
+    if isinstance(skeleton, np.ndarray):
+        from scipy import ndimage
+
+        xp: Any = np
+    else:  # CuPy
+        import cupy
+        from cupyx.scipy import ndimage
+
+        xp = cupy
+    idx = xp.asarray(columns)
+    strip = skeleton[:, idx]
+    vertical = np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], dtype=bool)
+    labels, count = ndimage.label(strip, structure=vertical)
+    if int(count):
+        long = xp.bincount(labels.ravel()) >= min_rows
+        long[0] = False
+        strip[long[labels]] = 0
+        skeleton[:, idx] = strip
+    return skeleton
+
+
 def _curve(
     track: Track,
     curve: CurveSpec,
@@ -371,9 +402,18 @@ def _curve(
         a = min(max(0, int(round(track.left)) - c0), prob.shape[1] - 1)
         n = max(1, min(int(round(track.width)), prob.shape[1] - a))
         copies = 3 if curve.wrap == "both" else 2
+        # The track's border lines run along its edges, where the copies meet: a path
+        # along them would cost nothing, though a curve with a backup scale crosses the
+        # edges instead of running along them.  Long vertical runs of skeleton there are
+        # dropped.
+        cols = c0 + a + np.arange(n)
+        edges = np.flatnonzero(
+            (cols - track.left < OFF_SCALE_EDGE_PX) | (track.right - cols < OFF_SCALE_EDGE_PX)
+        )
+        view = drop_vertical_runs(skeleton[:, a : a + n].copy(), edges, BORDER_LINE_ROWS)
         centre_s, path_s = _to_host(
             trace(
-                xp.tile(skeleton[:, a : a + n], (1, copies)),
+                xp.tile(view, (1, copies)),
                 xp.tile(d_prob[:, a : a + n], (1, copies)),
                 params,
                 return_path=True,
