@@ -244,8 +244,9 @@ def _pieces(
 
 
 def _copy(f: float) -> int:
-    """Which scale a plot-space fraction is drawn on: 0 the main one (its edges included, as
-    in ``CurveSpec.drawn_fraction``), 1 the backup past the right edge, -1 the one past the left edge."""
+    """Which scale a plot-space fraction is drawn on: 0 the main one (its edges included,
+    as in ``CurveSpec.drawn_fraction``), 1 the backup past the right edge, -1 the one past
+    the left edge."""
     return 0 if 0.0 <= f <= 1.0 else math.floor(f)
 
 
