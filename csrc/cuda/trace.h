@@ -28,7 +28,7 @@ struct TraceProblem {
 // Rows per chunk of the speculative forward pass, and rows of warm-up above each chunk
 // (common/trace_rule.h).  Measured on the CPU twin (veernet::cpu::trace_chunked): on a
 // 40,000-row track with one band no chunk runs twice; on the skeletons digitize traces
-// (199 curves of 40 rendered logs) 18 % of chunks do, most of them where a curve with a
+// (199 curves of 40 rendered logs) 17 % of chunks do, most of them where a curve with a
 // backup scale is traced over copies of its track (docs/benchmarks.md).
 constexpr std::int64_t kTraceChunk = 128;
 constexpr std::int64_t kTraceWarmup = 128;
