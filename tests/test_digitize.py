@@ -367,3 +367,18 @@ def test_drop_vertical_runs_matches_a_run_by_run_reference():
                 if b - a >= min_rows:
                     expected[a:b, j] = False
         np.testing.assert_array_equal(drop_vertical_runs(skel.copy(), columns, min_rows), expected)
+
+
+def test_trace_probability_gives_way_where_another_class_is_surer():
+    from veernet.pipeline import trace_probability
+
+    own = np.array([[0.9, 0.3, 0.2, 0.1]], dtype=np.float32)
+    other = np.array([[0.9, 0.1, 0.5, 0.8]], dtype=np.float32)
+    probs = np.stack([own, other])
+    # A crossing (both sure) and a pixel the other class claims less keep their value;
+    # elsewhere the other class's excess comes off, never below 0.
+    np.testing.assert_allclose(trace_probability(probs, [1, 2], 0), [[0.9, 0.3, 0.0, 0.0]])
+    np.testing.assert_allclose(trace_probability(probs, [2, 1], 1), [[0.9, 0.0, 0.5, 0.8]])
+    # Alone in its track, or beside a curve of its own class, a curve keeps its probability.
+    np.testing.assert_array_equal(trace_probability(probs[:1], [1], 0), own)
+    np.testing.assert_array_equal(trace_probability(probs, [1, 1], 0), own)

@@ -261,7 +261,7 @@ def digitize(
                     track,
                     curve,
                     probs[i],
-                    d_probs[i],
+                    trace_probability(d_probs, keep, i),
                     masks[i],
                     evidence[i],
                     c0,
@@ -299,6 +299,22 @@ def digitize(
         timings,
         (r0, r1),
     )
+
+
+def trace_probability(probs: Any, keep: list[int], i: int) -> Any:
+    """The probability curve ``i`` is traced on: its class's, less whatever another class
+    of the track claims more strongly at the pixel (NumPy or CuPy).
+
+    Where a curve of another class runs, the model's probability for this one can reach
+    the mask threshold too; the tracer's probability cost then steers away from it.  Where
+    two curves cross, both classes are confident and nothing changes.
+    """
+    others = [j for j in range(len(keep)) if keep[j] != keep[i]]
+    own = probs[i]
+    if not others:
+        return own
+    excess = probs[others].max(axis=0) - own
+    return (own - excess.clip(0, None)).clip(0, None)
 
 
 def _other_curves(masks: Any, keep: list[int], i: int, xp: Any) -> Any:
@@ -382,9 +398,9 @@ def _curve(
     cupy: Any = None,
 ) -> CurveResult:
     """Trace, resample and judge one curve.  ``prob`` is its class probability on the host,
-    ``d_prob`` the same where the kernels run (NumPy or CuPy), ``mask`` the model's mask
-    (kept with ``keep_masks``) and ``evidence`` what is thinned and traced: the mask,
-    extended along the ink."""
+    ``d_prob`` the probability it is traced on (:func:`trace_probability`) where the
+    kernels run (NumPy or CuPy), ``mask`` the model's mask (kept with ``keep_masks``) and
+    ``evidence`` what is thinned and traced: the mask, extended along the ink."""
     t = time.perf_counter()
     xp = np if cupy is None else cupy
     skeleton = thin(evidence)
