@@ -50,66 +50,66 @@ py::array_t<bool> thin(const py::array& mask, int threads) {
   return out;
 }
 
-// trace and trace_chunked: the chunked twin when chunk > 0 (also returns its counts).
-py::tuple trace_impl(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
-                     std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
-                     float band_threshold, int max_half_width, std::int64_t chunk,
-                     std::int64_t warmup) {
-  const ByteImage skel = byte_image(skeleton, "skeleton");
+// The skeleton and optional probability map of a trace call, checked.
+struct TraceInput {
+  ByteImage skel;
+  py::array_t<float> prob_arr;  // keeps the probabilities alive while the kernel runs
   const float* prob = nullptr;
   std::int64_t prob_stride = 0;
-  py::array_t<float> prob_arr;
+};
+
+TraceInput trace_input(const py::array& skeleton, const py::object& prob_obj) {
+  TraceInput in{byte_image(skeleton, "skeleton"), {}, nullptr, 0};
   if (!prob_obj.is_none()) {
-    prob_arr = py::array_t<float>::ensure(prob_obj);
-    if (!prob_arr || prob_arr.ndim() != 2 || prob_arr.shape(0) != skel.rows ||
-        prob_arr.shape(1) != skel.cols ||
-        (skel.rows > 0 && prob_arr.shape(1) > 1 && prob_arr.strides(1) != sizeof(float)) ||
-        prob_arr.strides(0) % sizeof(float) != 0) {
+    in.prob_arr = py::array_t<float>::ensure(prob_obj);
+    const auto& pa = in.prob_arr;
+    if (!pa || pa.ndim() != 2 || pa.shape(0) != in.skel.rows || pa.shape(1) != in.skel.cols ||
+        (in.skel.rows > 0 && pa.shape(1) > 1 && pa.strides(1) != sizeof(float)) ||
+        pa.strides(0) % sizeof(float) != 0) {
       throw std::invalid_argument("prob: expected a float32 array shaped like the skeleton");
     }
-    prob = prob_arr.data();
-    prob_stride = prob_arr.strides(0) / static_cast<std::int64_t>(sizeof(float));
+    in.prob = pa.data();
+    in.prob_stride = pa.strides(0) / static_cast<std::int64_t>(sizeof(float));
   }
-  py::array_t<std::int32_t> path(skel.rows);
-  py::array_t<double> centre(skel.rows);
-  const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
-  veernet::cpu::ChunkStats stats;
-  {
-    py::gil_scoped_release release;
-    if (chunk > 0) {
-      stats = veernet::cpu::trace_chunked(skel.data, skel.row_stride, prob, prob_stride, skel.rows,
-                                          skel.cols, costs, band_threshold, max_half_width, chunk,
-                                          warmup, path.mutable_data(), centre.mutable_data());
-    } else {
-      veernet::cpu::trace(skel.data, skel.row_stride, prob, prob_stride, skel.rows, skel.cols,
-                          costs, band_threshold, max_half_width, path.mutable_data(),
-                          centre.mutable_data());
-    }
-  }
-  if (chunk > 0) {
-    py::dict counts;
-    counts["chunks"] = stats.chunks;
-    counts["reruns"] = stats.reruns;
-    return py::make_tuple(path, centre, counts);
-  }
-  return py::make_tuple(path, centre);
+  return in;
 }
 
 py::tuple trace(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
                 std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
                 float band_threshold, int max_half_width) {
-  return trace_impl(skeleton, prob_obj, miss, prob_cost, jump, follow, band_threshold,
-                    max_half_width, 0, 0);
+  const TraceInput in = trace_input(skeleton, prob_obj);
+  py::array_t<std::int32_t> path(in.skel.rows);
+  py::array_t<double> centre(in.skel.rows);
+  const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
+  {
+    py::gil_scoped_release release;
+    veernet::cpu::trace(in.skel.data, in.skel.row_stride, in.prob, in.prob_stride, in.skel.rows,
+                        in.skel.cols, costs, band_threshold, max_half_width, path.mutable_data(),
+                        centre.mutable_data());
+  }
+  return py::make_tuple(path, centre);
 }
 
 py::tuple trace_chunked(const py::array& skeleton, const py::object& prob_obj, std::int64_t miss,
                         std::int64_t prob_cost, std::int64_t jump, std::int64_t follow,
                         float band_threshold, int max_half_width, std::int64_t chunk,
                         std::int64_t warmup) {
-  if (chunk < 1 || warmup < 0)
-    throw std::invalid_argument("trace_chunked: chunk >= 1, warmup >= 0");
-  return trace_impl(skeleton, prob_obj, miss, prob_cost, jump, follow, band_threshold,
-                    max_half_width, chunk, warmup);
+  const TraceInput in = trace_input(skeleton, prob_obj);
+  py::array_t<std::int32_t> path(in.skel.rows);
+  py::array_t<double> centre(in.skel.rows);
+  const veernet::TraceCosts costs{miss, prob_cost, jump, follow};
+  veernet::cpu::ChunkStats stats;
+  {
+    py::gil_scoped_release release;
+    stats = veernet::cpu::trace_chunked(in.skel.data, in.skel.row_stride, in.prob, in.prob_stride,
+                                        in.skel.rows, in.skel.cols, costs, band_threshold,
+                                        max_half_width, chunk, warmup, path.mutable_data(),
+                                        centre.mutable_data());
+  }
+  py::dict counts;
+  counts["chunks"] = stats.chunks;
+  counts["reruns"] = stats.reruns;
+  return py::make_tuple(path, centre, counts);
 }
 
 #if VEERNET_WITH_CUDA
