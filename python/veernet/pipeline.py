@@ -309,7 +309,7 @@ def trace_probability(probs: Any, keep: list[int], i: int) -> Any:
     the mask threshold too; the tracer's probability cost then steers away from it.  Where
     two curves cross, both classes are confident and nothing changes.
     """
-    others = [j for j in range(len(keep)) if keep[j] != keep[i]]
+    others = _other_classes(keep, i)
     own = probs[i]
     if not others:
         return own
@@ -317,10 +317,27 @@ def trace_probability(probs: Any, keep: list[int], i: int) -> Any:
     return (own - excess.clip(0, None)).clip(0, None)
 
 
+def _other_classes(keep: list[int], i: int) -> list[int]:
+    """Indices of the track's curves of another class than curve ``i`` (``keep``: classes)."""
+    return [j for j in range(len(keep)) if keep[j] != keep[i]]
+
+
 def _other_curves(masks: Any, keep: list[int], i: int, xp: Any) -> Any:
     """Union of the masks of the track's curves of another class than curve ``i``."""
-    others = [j for j in range(len(keep)) if keep[j] != keep[i]]
+    others = _other_classes(keep, i)
     return masks[others].any(axis=0) if others else xp.zeros_like(masks[i])
+
+
+def _array_modules(a: Any) -> tuple[Any, Any]:
+    """(NumPy, SciPy's ndimage) for a NumPy array, (CuPy, its ndimage twin) for a CuPy one."""
+    if isinstance(a, np.ndarray):
+        from scipy import ndimage
+
+        return np, ndimage
+    import cupy
+    from cupyx.scipy import ndimage as cupy_ndimage
+
+    return cupy, cupy_ndimage
 
 
 def extend_along_ink(mask: Any, ink: Any, link: int) -> Any:
@@ -331,21 +348,13 @@ def extend_along_ink(mask: Any, ink: Any, link: int) -> Any:
     with the part it found; the pixels added are ink pixels only.  Works on NumPy or, with
     SciPy's CuPy twin, on CuPy arrays.
     """
-    if isinstance(mask, np.ndarray):
-        from scipy import ndimage
-
-        zeros: Any = np.zeros
-    else:  # CuPy
-        import cupy
-        from cupyx.scipy import ndimage
-
-        zeros = cupy.zeros
+    xp, ndimage = _array_modules(mask)
     if not mask.any():
         return mask
     allowed = mask | ink
     linked = ndimage.binary_dilation(allowed, iterations=link) if link > 0 else allowed
     labels, n = ndimage.label(linked, structure=np.ones((3, 3), dtype=bool))
-    touched = zeros(int(n) + 1, dtype=bool)
+    touched = xp.zeros(int(n) + 1, dtype=bool)
     touched[labels[mask]] = True
     touched[0] = False
     return touched[labels] & allowed
@@ -356,15 +365,7 @@ def drop_vertical_runs(skeleton: Any, columns: npt.NDArray[np.intp], min_rows: i
     pixels in ``columns``: straight lines such as a track's border.  NumPy or CuPy."""
     if len(columns) == 0:
         return skeleton
-    if isinstance(skeleton, np.ndarray):
-        from scipy import ndimage
-
-        xp: Any = np
-    else:  # CuPy
-        import cupy
-        from cupyx.scipy import ndimage
-
-        xp = cupy
+    xp, ndimage = _array_modules(skeleton)
     idx = xp.asarray(columns)
     strip = skeleton[:, idx]
     vertical = np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], dtype=bool)

@@ -115,6 +115,19 @@ def trace(
     if on_device(skeleton):
         ((centre, path),) = trace_gpu([(skeleton, prob)], params)
         return (centre, path) if return_path else centre
+    skel, p = _host_inputs(skeleton, prob)
+    params = params or TraceParams()
+    miss, prob_cost, jump, follow = params.integer_costs()
+    path, centre = _core.trace(
+        skel, p, miss, prob_cost, jump, follow, params.band_threshold, params.max_half_width
+    )
+    return (centre, path) if return_path else centre
+
+
+def _host_inputs(
+    skeleton: npt.ArrayLike, prob: npt.ArrayLike | None
+) -> tuple[npt.NDArray[Any], npt.NDArray[np.float32] | None]:
+    """The skeleton and probability map of a CPU trace, checked and laid out for the core."""
     skel = np.asarray(skeleton)
     if skel.ndim != 2:
         raise ValueError(f"trace: skeleton must be 2-D, got shape {skel.shape}")
@@ -124,22 +137,14 @@ def trace(
         raise ValueError(f"trace: a track is at most 65535 pixels wide, got {skel.shape[1]}")
     if skel.shape[1] > 1 and skel.strides[1] != 1:
         skel = np.ascontiguousarray(skel)
-    p = None
-    if prob is not None:
-        p = np.asarray(prob)
-        if p.shape != skel.shape:
-            raise ValueError(
-                f"trace: prob shape {p.shape} differs from skeleton shape {skel.shape}"
-            )
-        if not np.issubdtype(p.dtype, np.floating):
-            raise ValueError(f"trace: prob must be floating point, got {p.dtype}")
-        p = np.ascontiguousarray(p, dtype=np.float32)
-    params = params or TraceParams()
-    miss, prob_cost, jump, follow = params.integer_costs()
-    path, centre = _core.trace(
-        skel, p, miss, prob_cost, jump, follow, params.band_threshold, params.max_half_width
-    )
-    return (centre, path) if return_path else centre
+    if prob is None:
+        return skel, None
+    p = np.asarray(prob)
+    if p.shape != skel.shape:
+        raise ValueError(f"trace: prob shape {p.shape} differs from skeleton shape {skel.shape}")
+    if not np.issubdtype(p.dtype, np.floating):
+        raise ValueError(f"trace: prob must be floating point, got {p.dtype}")
+    return skel, np.ascontiguousarray(p, dtype=np.float32)
 
 
 def trace_gpu(
@@ -224,8 +229,7 @@ def trace_chunked_cpu(
     so that the algorithm is tested, and its work counted (``counts``: ``chunks`` and
     ``reruns``, the chunks that failed their check and ran again), on any machine.
     """
-    skel = np.ascontiguousarray(skeleton)
-    p = None if prob is None else np.ascontiguousarray(prob, dtype=np.float32)
+    skel, p = _host_inputs(skeleton, prob)
     params = params or TraceParams()
     miss, prob_cost, jump, follow = params.integer_costs()
     path, centre, counts = _core.trace_chunked(
