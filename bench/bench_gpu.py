@@ -52,6 +52,7 @@ def main() -> None:
     import veernet
     from veernet.benchmark import median_seconds
     from veernet.testing import curve_band_mask, track_mosaic
+    from veernet.thinning import thin_gpu, thin_tiled_cpu
     from veernet.tracing import trace_chunked_cpu, trace_gpu
 
     dev = cp.cuda.Device()
@@ -62,16 +63,35 @@ def main() -> None:
 
     rng = np.random.default_rng(2026)
     rows = []
+    # Thinning schedules (tile rows, tile words, sub-iterations per round), the default
+    # first; (64, 8, 2) has a grid-wide barrier after every iteration, as the kernel
+    # before the tiled rounds had after every sub-iteration.
+    default = veernet._core.THIN_SCHEDULE
+    schedules = [default, (64, 8, 2), (64, 8, 24), (32, 8, 16), (128, 4, 16)]
     for n in (4096, 1024):
         mask = track_mosaic(n, n, rng)
         d_mask = cp.asarray(mask)
         if not np.array_equal(cp.asnumpy(veernet.thin(d_mask)), veernet.thin(mask)):
             raise SystemExit(f"MISMATCH: GPU and CPU thinning differ on the {n}x{n} mask")
-        t_gpu = gpu_median(cp, lambda m=d_mask: veernet.thin(m), args.repeat)
         t_cpu = median_seconds(lambda m=mask: veernet.thin(m), 7)
         t_sk = median_seconds(lambda m=mask: skeletonize(m), 3)
         touched = 2 * mask.size  # read the byte mask, write the byte skeleton
-        rows.append(("thin", f"{n}x{n}", t_gpu, t_cpu, t_sk, touched / t_gpu))
+        for schedule in schedules if n == 4096 else [default]:
+            counts = thin_tiled_cpu(mask, schedule=schedule)[1]
+            t_gpu = gpu_median(
+                cp, lambda m=d_mask, s=schedule: thin_gpu(m, schedule=s), args.repeat
+            )
+            label = "thin" if schedule == default else f"thin, schedule {schedule}"
+            size = (
+                f"{n}x{n} ({100 * mask.mean():.2f} % fg, {counts['rounds']} rounds, "
+                f"{counts['tile_runs']} tile runs of {counts['foreground_tiles']} fg tiles)"
+            )
+            rows.append((label, size, t_gpu, t_cpu, t_sk, touched / t_gpu))
+            print(
+                f"thin {n}x{n} {schedule}: {1e3 * t_gpu:.3f} ms, "
+                f"{t_gpu / (touched / copy_bw):.1f}x the bandwidth floor",
+                flush=True,
+            )
 
     for n_rows, cols in ((40_000, 400), (40_000, 1000)):
         mask, _ = curve_band_mask(n_rows, cols, rng, curves=1, swings=n_rows // 500)

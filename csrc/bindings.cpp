@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "common/thin_rule.h"
+#include "common/thin_tile.h"
 #include "cpu/thin.h"
 #include "cpu/trace.h"
 #if VEERNET_WITH_CUDA
@@ -48,6 +49,33 @@ py::array_t<bool> thin(const py::array& mask, int threads) {
     veernet::cpu::thin(img.data, dst, img.rows, img.cols, img.row_stride, threads);
   }
   return out;
+}
+
+void check_thin_schedule(int tile_rows, int tile_words, int steps) {
+  if (const char* why = veernet::thin_schedule_error(tile_rows, tile_words, steps)) {
+    throw std::invalid_argument(std::string("thin schedule (") + std::to_string(tile_rows) + ", " +
+                                std::to_string(tile_words) + ", " + std::to_string(steps) +
+                                "): " + why);
+  }
+}
+
+py::tuple thin_tiled(const py::array& mask, int tile_rows, int tile_words, int steps) {
+  const ByteImage img = byte_image(mask, "mask");
+  check_thin_schedule(tile_rows, tile_words, steps);
+  py::array_t<bool> out({img.rows, img.cols});
+  auto* dst = reinterpret_cast<std::uint8_t*>(out.mutable_data());
+  veernet::cpu::ThinTileStats stats;
+  {
+    py::gil_scoped_release release;
+    stats = veernet::cpu::thin_tiled(img.data, dst, img.rows, img.cols, img.row_stride, tile_rows,
+                                     tile_words, steps);
+  }
+  py::dict counts;
+  counts["tiles"] = stats.tiles;
+  counts["foreground_tiles"] = stats.foreground_tiles;
+  counts["rounds"] = stats.rounds;
+  counts["tile_runs"] = stats.tile_runs;
+  return py::make_tuple(out, counts);
 }
 
 // The skeleton and optional probability map of a trace call, checked.
@@ -150,15 +178,17 @@ void require(const DeviceArray& a, const char* name, std::size_t ndim, std::int6
   }
 }
 
-void thin_cuda(const py::object& src_obj, const py::object& dst_obj, std::uintptr_t stream) {
+void thin_cuda(const py::object& src_obj, const py::object& dst_obj, std::uintptr_t stream,
+               int tile_rows, int tile_words, int steps) {
   const DeviceArray src = device_array(src_obj, "mask");
   const DeviceArray dst = device_array(dst_obj, "out");
   require(src, "mask", 2, 1);
   require(dst, "out", 2, 1);
+  check_thin_schedule(tile_rows, tile_words, steps);
   py::gil_scoped_release release;
   veernet::cuda::thin(static_cast<const std::uint8_t*>(src.ptr), src.shape[0], src.shape[1],
                       src.strides[0], static_cast<std::uint8_t*>(dst.ptr), dst.strides[0],
-                      reinterpret_cast<cudaStream_t>(stream));
+                      reinterpret_cast<cudaStream_t>(stream), tile_rows, tile_words, steps);
 }
 
 void trace_cuda(const py::list& jobs, std::int64_t miss, std::int64_t prob_cost, std::int64_t jump,
@@ -209,6 +239,11 @@ PYBIND11_MODULE(_core, m) {
         py::arg("prob_cost"), py::arg("jump"), py::arg("follow"), py::arg("band_threshold"),
         py::arg("max_half_width"), py::arg("chunk"), py::arg("warmup"),
         "The GPU tracer's speculative chunked algorithm on the CPU: (path, centre, counts).");
+  m.def("thin_tiled", &thin_tiled, py::arg("mask"), py::arg("tile_rows"), py::arg("tile_words"),
+        py::arg("steps"),
+        "The GPU thinning kernel's tiled schedule on the CPU: (skeleton, counts).");
+  m.attr("THIN_SCHEDULE") =
+      py::make_tuple(veernet::kThinTileRows, veernet::kThinTileWords, veernet::kThinSteps);
   m.def("thin_rule_table", [](int pass) {
     // The word-parallel rule evaluated on all 256 neighbourhoods, for the tests.
     py::array_t<bool> out(256);
@@ -235,7 +270,9 @@ PYBIND11_MODULE(_core, m) {
     py::gil_scoped_release release;
     return veernet::cuda::count_nonzero(p, n);
   });
-  m.def("thin_cuda", &thin_cuda, py::arg("mask"), py::arg("out"), py::arg("stream"));
+  m.def("thin_cuda", &thin_cuda, py::arg("mask"), py::arg("out"), py::arg("stream"),
+        py::arg("tile_rows") = veernet::kThinTileRows,
+        py::arg("tile_words") = veernet::kThinTileWords, py::arg("steps") = veernet::kThinSteps);
   m.def("trace_cuda", &trace_cuda, py::arg("jobs"), py::arg("miss"), py::arg("prob_cost"),
         py::arg("jump"), py::arg("follow"), py::arg("band_threshold"), py::arg("max_half_width"),
         py::arg("stream"), py::arg("chunk") = veernet::cuda::kTraceChunk,

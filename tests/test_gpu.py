@@ -82,6 +82,31 @@ def test_gpu_thin_identical_on_edge_shapes_and_pages(shape):
 
 
 @needs_gpu
+def test_gpu_thin_any_schedule_gives_the_cpu_skeleton():
+    # Small tiles and short rounds make changes cross many tiles and rounds; the CPU twin
+    # of the schedule counts the same rounds the kernel runs.
+    import cupy as cp
+    from scipy import ndimage
+
+    from veernet.thinning import thin_gpu, thin_tiled_cpu
+
+    rng = np.random.default_rng()
+    for _ in range(80):
+        rows, cols = (int(v) for v in rng.integers(1, 400, 2))
+        m = rng.random((rows, cols)) < rng.random()
+        if rng.random() < 0.6:
+            m = ndimage.binary_dilation(m, iterations=int(rng.integers(1, 6)))
+        steps = 2 * int(rng.integers(1, 9))
+        schedule = (int(rng.integers(steps, steps + 40)), int(rng.integers(1, 9)), steps)
+        expected, _ = thin_tiled_cpu(m, schedule=schedule)
+        got = thin_gpu(cp.asarray(m), schedule=schedule)
+        np.testing.assert_array_equal(cp.asnumpy(got), expected, err_msg=f"schedule {schedule}")
+    np.testing.assert_array_equal(expected, veernet.thin(m))
+    with pytest.raises(ValueError, match="even"):
+        thin_gpu(cp.ones((8, 8), cp.bool_), schedule=(64, 8, 3))
+
+
+@needs_gpu
 def test_gpu_thin_views_and_streams():
     import cupy as cp
 

@@ -8,6 +8,7 @@ from skimage.morphology import skeletonize
 import veernet
 from veernet import _core
 from veernet.testing import track_mosaic
+from veernet.thinning import thin_tiled_cpu
 
 
 def test_word_parallel_rule_matches_the_table_on_every_neighbourhood():
@@ -109,3 +110,65 @@ def test_thin_rejects_bad_input(bad, message):
 def test_thin_rejects_bad_thread_count():
     with pytest.raises(ValueError, match="threads"):
         veernet.thin(np.zeros((4, 4), bool), threads=0)
+
+
+# The GPU kernel's tiled schedule, run on the CPU (veernet.thinning.thin_tiled_cpu): the
+# same skeleton for any schedule, down to tiles of one word and rounds of one iteration,
+# where changes must cross many tiles and rounds.
+@st.composite
+def schedules(draw):
+    steps = 2 * draw(st.integers(1, 5))
+    return (draw(st.integers(steps, 40)), draw(st.integers(1, 4)), steps)
+
+
+@settings(max_examples=200, deadline=None)
+@given(masks(), schedules())
+def test_tiled_schedule_matches_skimage_on_random_masks(mask, schedule):
+    skeleton, counts = thin_tiled_cpu(mask, schedule=schedule)
+    np.testing.assert_array_equal(skeleton, skeletonize(mask))
+    assert counts["foreground_tiles"] <= counts["tiles"]
+    assert counts["tile_runs"] <= counts["rounds"] * counts["foreground_tiles"]
+
+
+def test_tiled_schedule_on_a_page_needs_two_rounds_and_few_tiles_in_the_second():
+    # Bands 3-9 px wide with kicks and crossings need 9-11 iterations: the default
+    # round of eight does most of them, and the second round runs only the tiles near
+    # the last changes.  Tiles without foreground never run.
+    rng = np.random.default_rng(7)
+    mask = track_mosaic(2048, 2048, rng, track_width=512)
+    skeleton, counts = thin_tiled_cpu(mask)
+    np.testing.assert_array_equal(skeleton, veernet.thin(mask))
+    assert counts["rounds"] == 2
+    assert counts["foreground_tiles"] < counts["tiles"]
+    assert counts["foreground_tiles"] < counts["tile_runs"] < 1.5 * counts["foreground_tiles"]
+    # One iteration per round: the same skeleton, a round for each iteration and then
+    # one that changes nothing, and tiles far from the last changes stop running.
+    skeleton2, counts2 = thin_tiled_cpu(mask, schedule=(64, 8, 2))
+    np.testing.assert_array_equal(skeleton2, skeleton)
+    assert counts2["rounds"] >= 9
+    assert counts2["tile_runs"] < 0.8 * counts2["rounds"] * counts2["foreground_tiles"]
+
+
+def test_tiled_schedule_blobs_need_many_rounds():
+    m = np.zeros((200, 300), bool)
+    m[20:180, 30:280] = True  # 160 px thick: about 80 iterations
+    skeleton, counts = thin_tiled_cpu(m)
+    np.testing.assert_array_equal(skeleton, skeletonize(m))
+    assert counts["rounds"] >= 80 // 8
+
+
+@pytest.mark.parametrize(
+    "schedule, message",
+    [
+        ((64, 8, 3), "even"),
+        ((64, 8, 0), "even"),
+        ((8, 8, 16), "must not exceed"),
+        ((64, 8, 34), "must not exceed"),
+        ((0, 8, 2), "at least 1"),
+        ((64, 63, 2), "48 KiB"),
+        ((2000, 8, 2), "48 KiB"),
+    ],
+)
+def test_tiled_schedule_rejects_what_the_kernel_cannot_run(schedule, message):
+    with pytest.raises(ValueError, match=message):
+        thin_tiled_cpu(np.ones((10, 10), bool), schedule=schedule)

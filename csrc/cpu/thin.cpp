@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "../common/thin_rule.h"
+#include "../common/thin_tile.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -256,6 +257,114 @@ void thin(const std::uint8_t* src, std::uint8_t* dst, std::int64_t rows, std::in
   for (int t = 1; t < nthreads; ++t) pool.emplace_back(worker, t);
   worker(0);
   for (auto& th : pool) th.join();
+}
+
+}  // namespace veernet::cpu
+
+namespace veernet::cpu {
+
+ThinTileStats thin_tiled(const std::uint8_t* src, std::uint8_t* dst, std::int64_t rows,
+                         std::int64_t cols, std::int64_t src_row_stride, int tile_rows,
+                         int tile_words, int steps) {
+  ThinTiles g;
+  g.rows = rows;
+  g.words = (cols + 31) / 32;
+  g.tile_rows = tile_rows;
+  g.tile_words = tile_words;
+  g.steps = steps;
+  ThinTileStats stats;
+  if (rows <= 0 || cols <= 0) return stats;
+  const std::int64_t ntiles = g.tiles_y() * g.tiles_x();
+  stats.tiles = ntiles;
+
+  // Pack into both buffers (the rounds swap them); mark the tiles holding foreground.
+  std::vector<ThinWord> buf[2];
+  buf[0].assign(static_cast<std::size_t>(rows * g.words), 0);
+  std::vector<std::uint8_t> fg(static_cast<std::size_t>(ntiles), 0);
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t k = 0; k < g.words; ++k) {
+      ThinWord bits = 0;
+      for (std::int64_t b = 0; b < 32 && 32 * k + b < cols; ++b) {
+        bits |= static_cast<ThinWord>(src[r * src_row_stride + 32 * k + b] != 0) << b;
+      }
+      buf[0][r * g.words + k] = bits;
+      if (bits) fg[g.tile_of(r, k)] = 1;
+    }
+  }
+  buf[1] = buf[0];
+  for (auto f : fg) stats.foreground_tiles += f;
+
+  // changed[round % 2]: the tiles that changed in the last iteration of a round.
+  std::vector<std::uint8_t> changed[2];
+  for (auto& c : changed) c.assign(static_cast<std::size_t>(ntiles), 0);
+  std::vector<ThinWord> region[2];
+  for (auto& reg : region) reg.assign(static_cast<std::size_t>(g.region_size()), 0);
+  const int rr = g.region_rows(), rw = g.region_words();
+  // Each sub-iteration removes a pixel or the loop ends, and a blob loses a layer per
+  // two: rows + cols + 4 bounds the sub-iterations for any image, as on the GPU.
+  const std::int64_t max_rounds = (2 * (rows + cols) + 4) / steps + 2;
+  int last = 0;  // the buffer written last
+  for (std::int64_t round = 0; round < max_rounds; ++round) {
+    const std::vector<ThinWord>& in = buf[round & 1];
+    std::vector<ThinWord>& out = buf[(round + 1) & 1];
+    const std::uint8_t* before = changed[(round + 1) & 1].data();
+    std::uint8_t* now = changed[round & 1].data();
+    std::int64_t changed_tiles = 0;
+    for (std::int64_t tile = 0; tile < ntiles; ++tile) {
+      const std::int64_t ty = tile / g.tiles_x(), tx = tile % g.tiles_x();
+      now[tile] = 0;
+      if (!fg[tile]) continue;  // zero in both buffers, for good
+      const bool active = round == 0 || thin_tile_active(before, g, ty, tx);
+      if (active) {
+        ++stats.tile_runs;
+        ThinWord* cur = region[0].data();
+        ThinWord* nxt = region[1].data();
+        for (int i = 0; i < rr; ++i) {
+          for (int j = 0; j < rw; ++j) {
+            cur[i * rw + j] =
+                thin_load(in.data(), rows, g.words, g.image_row(ty, i), g.image_word(tx, j));
+          }
+        }
+        bool last_changed = false;
+        for (int s = 0; s < steps; ++s) {
+          for (int i = 0; i < rr; ++i) {
+            for (int j = 0; j < rw; ++j) {
+              const ThinWord v = thin_region_step(cur, rr, rw, i, j, s & 1);
+              if (s >= steps - 2 && g.interior(i, j) && v != cur[i * rw + j]) last_changed = true;
+              nxt[i * rw + j] = v;
+            }
+          }
+          std::swap(cur, nxt);
+        }
+        now[tile] = last_changed;
+        changed_tiles += last_changed;
+        for (int i = steps; i < steps + tile_rows; ++i) {
+          for (int j = 1; j <= tile_words; ++j) {
+            const std::int64_t r = g.image_row(ty, i), k = g.image_word(tx, j);
+            if (r < rows && k < g.words) out[r * g.words + k] = cur[i * rw + j];
+          }
+        }
+      } else {
+        for (std::int64_t r = ty * tile_rows; r < std::min(rows, (ty + 1) * tile_rows); ++r) {
+          for (std::int64_t k = tx * tile_words; k < std::min(g.words, (tx + 1) * tile_words);
+               ++k) {
+            out[r * g.words + k] = in[r * g.words + k];
+          }
+        }
+      }
+    }
+    last = static_cast<int>((round + 1) & 1);
+    stats.rounds = round + 1;
+    if (changed_tiles == 0) break;
+  }
+
+  const std::vector<ThinWord>& img = buf[last];
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < cols; ++c) {
+      dst[r * cols + c] = static_cast<std::uint8_t>((img[r * g.words + (c >> 5)] >> (c & 31)) & 1u);
+    }
+  }
+  return stats;
 }
 
 }  // namespace veernet::cpu
