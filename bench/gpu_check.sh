@@ -49,6 +49,14 @@ stamp "GPU benchmarks"
 PYTHONUNBUFFERED=1 timeout 150 $PY bench/bench_gpu.py --json "$OUT/bench_gpu.json" > "$OUT/bench_gpu.txt" 2>&1
 echo "bench exit $?" >> "$OUT/bench_gpu.txt"
 
+stamp "pipeline, --device gpu then cpu (segmenter: TensorRT if installed, else ONNX Runtime on the CPU)"
+(cd /tmp && PYTHONUNBUFFERED=1 timeout 150 $PY -m veernet.cli bench --quick --device gpu \
+  --json "$OUT/bench_pipeline_gpu.json" --md "$OUT/bench_pipeline_gpu.md" > "$OUT/bench_pipeline.txt" 2>&1
+ echo "pipeline gpu exit $?" >> "$OUT/bench_pipeline.txt"
+ PYTHONUNBUFFERED=1 timeout 90 $PY -m veernet.cli bench --quick --device cpu \
+  --json "$OUT/bench_pipeline_cpu.json" --md "$OUT/bench_pipeline_cpu.md" >> "$OUT/bench_pipeline.txt" 2>&1
+ echo "pipeline cpu exit $?" >> "$OUT/bench_pipeline.txt")
+
 if [ -n "$TRAIN_PID" ]; then
   stamp "waiting for training"
   wait "$TRAIN_PID"; echo "train exit $?" >> "$OUT/train.log"
@@ -65,6 +73,7 @@ if [ -n "$TRAIN_PID" ]; then
 fi
 stamp "done"
 tar -czf "$FINAL/results.tgz" -C "$OUT" --exclude model .
-cp "$OUT/bench_gpu.txt" "$OUT/gpu_tests.log" "$FINAL/" 2>/dev/null
+cp "$OUT/bench_gpu.txt" "$OUT/gpu_tests.log" "$OUT/bench_pipeline.txt" "$FINAL/" 2>/dev/null
 cp "$OUT/model/segmenter.onnx" "$OUT/model/training.json" "$FINAL/" 2>/dev/null
 cat "$OUT/bench_gpu.txt"
+grep -h "^| log_" "$OUT/bench_pipeline_gpu.md" "$OUT/bench_pipeline_cpu.md" 2>/dev/null

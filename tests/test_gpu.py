@@ -249,3 +249,73 @@ def test_device_gpu_fails_clearly_where_none_is_usable():
             device="gpu",
             segmenter="classical",
         )
+
+
+class DeviceOnnx:
+    """The shipped model behind the device interface TensorRT offers: CuPy tiles in, CuPy
+    probabilities out (ONNX Runtime runs on the host in between).  With it the pipeline's
+    device path (the scan up once, tiles cut, blended and masked on the GPU) runs on a GPU
+    machine without TensorRT, on the same probabilities as the CPU run."""
+
+    device_arrays = True
+
+    def __init__(self):
+        from veernet.segment import OnnxSegmenter
+
+        self.inner = OnnxSegmenter()
+        self.name, self.classes, self.digest = "onnx-device", self.inner.classes, self.inner.digest
+        self.separates_styles = True
+
+    def tile_shape(self, width):
+        return self.inner.tile_shape(width)
+
+    def predict(self, tiles):
+        import cupy as cp
+
+        assert isinstance(tiles, cp.ndarray)
+        return cp.asarray(self.inner.predict(cp.asnumpy(tiles)))
+
+
+@needs_gpu
+def test_gpu_ink_map_and_device_tiling_identical():
+    from pathlib import Path
+
+    import cupy as cp
+
+    from veernet.scan import load_scan
+    from veernet.segment import OnnxSegmenter, curve_ink, segment_region
+
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    img = load_scan(ex / "lauren_700-760m.png").image
+    d_img = cp.asarray(img)
+    for rows, cols in [((0, img.shape[0]), (0, img.shape[1])), ((100, 300), (50, 400))]:
+        np.testing.assert_array_equal(
+            cp.asnumpy(curve_ink(d_img, rows, cols)), curve_ink(img, rows, cols)
+        )
+    rows, cols = (0, 700), (0, min(img.shape[1], 450))
+    host = segment_region(img, rows, cols, OnnxSegmenter(), keep=[1, 2])
+    device = segment_region(d_img, rows, cols, DeviceOnnx(), keep=[1, 2])
+    assert isinstance(device, cp.ndarray)
+    np.testing.assert_allclose(cp.asnumpy(device), host, rtol=0, atol=1e-6)
+
+
+@needs_gpu
+def test_gpu_pipeline_with_a_device_segmenter_writes_the_same_las(tmp_path):
+    from pathlib import Path
+
+    ex = Path(__file__).resolve().parents[1] / "examples"
+    scan, layout = ex / "lauren_700-760m.png", ex / "lauren_700-760m.toml"
+    cpu = veernet.digitize(scan, layout, device="cpu", segmenter="onnx")
+    gpu = veernet.digitize(scan, layout, device="gpu", segmenter=DeviceOnnx())
+    assert gpu.device == "gpu" and gpu.segmenter == "onnx-device"
+    for a, b in zip(cpu.curves, gpu.curves, strict=True):
+        assert a.qc.status == b.qc.status
+        np.testing.assert_allclose(a.value, b.value, rtol=0, atol=1e-6, equal_nan=True)
+    cpu.to_las(tmp_path / "cpu.las")
+    gpu.to_las(tmp_path / "gpu.las")
+    body = [
+        line for line in (tmp_path / "cpu.las").read_text().splitlines() if "SEGMENTER" not in line
+    ]
+    assert body == [
+        line for line in (tmp_path / "gpu.las").read_text().splitlines() if "SEGMENTER" not in line
+    ]

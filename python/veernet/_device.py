@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from . import _core
 
 
@@ -43,3 +45,23 @@ def gpu_usable() -> bool:
     except RuntimeError:
         return False
     return True
+
+
+def array_modules(a: Any) -> tuple[Any, Any]:
+    """(NumPy, SciPy's ndimage) for a NumPy array, (CuPy, its ndimage twin) for a CuPy one:
+    one code path for both, run where the data lives."""
+    if isinstance(a, np.ndarray):
+        from scipy import ndimage
+
+        return np, ndimage
+    import cupy
+    from cupyx.scipy import ndimage as cupy_ndimage
+
+    return cupy, cupy_ndimage
+
+
+def synchronize(xp: Any) -> None:
+    """Wait for the current CuPy stream (nothing for NumPy): stage timings then measure
+    the stage's own work, not work queued before it."""
+    if xp is not np:
+        xp.cuda.get_current_stream().synchronize()

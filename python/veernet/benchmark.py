@@ -70,6 +70,10 @@ def _child(scan: str, layout: str, out: str, segmenter: str, device: str) -> Non
     from .pipeline import digitize
     from .scan import load_scan
 
+    if device == "gpu":
+        # Warm up first: the GPU's context, the TensorRT engine and CuPy's kernel
+        # compilation (cached on disk after a machine's first run) are not per log.
+        digitize(load_scan(scan), layout, segmenter=segmenter, device=device)
     t0 = time.perf_counter()
     scan_obj = load_scan(scan)
     decode = time.perf_counter() - t0

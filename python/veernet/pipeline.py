@@ -13,7 +13,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ._core import BUILD_INFO
-from ._device import gpu_usable, require_gpu
+from ._device import array_modules, gpu_usable, require_gpu, synchronize
 from .gate import CurveQC, FitGate, gaps, score, verdict
 from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
@@ -160,8 +160,9 @@ def digitize(
     layout : path to a TOML layout, a dict of the same schema, or a Layout
     segmenter : "auto" (the shipped learned model), "onnx" (the same), "classical" (the
         baseline, no model needed), or a Segmenter object
-    device : "cpu", "gpu" (thinning and tracing on the GPU through CuPy; the segmenter still
-        runs in ONNX Runtime on the CPU), or "auto" (the GPU when one is usable)
+    device : "cpu", "gpu" (ink map, masks, thinning and tracing on the GPU through CuPy; the
+        segmenter there too when it is TensorRT, else in ONNX Runtime on the CPU, its
+        probabilities going up once per track), or "auto" (the GPU when one is usable)
     step, max_gap : depth units of the layout; defaults 0.5 ft / 0.1524 m and 1 ft / 0.3 m
     page : page of a multi-page TIFF
     reference : a LAS file of the true curves, to score each curve (R², MAE)
@@ -235,13 +236,18 @@ def digitize(
     for k in ("tiling", "segmenter", "ink", "thin", "trace", "resample"):
         timings[k] = 0.0
     xp = np if cupy is None else cupy
+    # On the GPU the scan goes up once; a device segmenter (TensorRT) cuts and blends its
+    # tiles there, and the ink map is made there, so probabilities, masks, skeletons and
+    # paths never come back: only each curve's traced columns do.
+    d_img = img if cupy is None else cupy.asarray(img)
+    seg_img = d_img if getattr(seg, "device_arrays", False) else img
     for track in lay.tracks:
         c0 = max(0, int(math.floor(track.left)))
         c1 = min(n_cols, int(math.ceil(track.right)) + 1)
         # Only the channels of this track's curves are kept: memory stays at one
         # float32 map per curve per track, whatever the number of classes.
         keep = [seg.classes.index(c.style) for c in track.curves]
-        probs = segment_region(img, (r0, r1), (c0, c1), seg, keep=keep, timings=timings)
+        probs = segment_region(seg_img, (r0, r1), (c0, c1), seg, keep=keep, timings=timings)
         t = time.perf_counter()
         # The same kernels run on the CPU or, with CuPy, as their GPU twins: identical
         # masks, skeletons and paths, so identical LAS.
@@ -249,11 +255,12 @@ def digitize(
         masks = d_probs >= threshold
         evidence = masks
         if ink_link is not None and seg.separates_styles:
-            ink = xp.asarray(curve_ink(img, (r0, r1), (c0, c1)))
+            ink = curve_ink(d_img, (r0, r1), (c0, c1))
             evidence = [
                 extend_along_ink(masks[i], ink & ~_other_curves(masks, keep, i, xp), ink_link)
                 for i in range(len(keep))
             ]
+        synchronize(xp)
         timings["ink"] += time.perf_counter() - t
         for i, curve in enumerate(track.curves):
             results.append(
@@ -328,18 +335,6 @@ def _other_curves(masks: Any, keep: list[int], i: int, xp: Any) -> Any:
     return masks[others].any(axis=0) if others else xp.zeros_like(masks[i])
 
 
-def _array_modules(a: Any) -> tuple[Any, Any]:
-    """(NumPy, SciPy's ndimage) for a NumPy array, (CuPy, its ndimage twin) for a CuPy one."""
-    if isinstance(a, np.ndarray):
-        from scipy import ndimage
-
-        return np, ndimage
-    import cupy
-    from cupyx.scipy import ndimage as cupy_ndimage
-
-    return cupy, cupy_ndimage
-
-
 def extend_along_ink(mask: Any, ink: Any, link: int) -> Any:
     """``mask`` joined by the pieces of ``ink`` connected to it.
 
@@ -348,7 +343,7 @@ def extend_along_ink(mask: Any, ink: Any, link: int) -> Any:
     with the part it found; the pixels added are ink pixels only.  Works on NumPy or, with
     SciPy's CuPy twin, on CuPy arrays.
     """
-    xp, ndimage = _array_modules(mask)
+    xp, ndimage = array_modules(mask)
     if not mask.any():
         return mask
     allowed = mask | ink
@@ -365,7 +360,7 @@ def drop_vertical_runs(skeleton: Any, columns: npt.NDArray[np.intp], min_rows: i
     pixels in ``columns``: straight lines such as a track's border.  NumPy or CuPy."""
     if len(columns) == 0:
         return skeleton
-    xp, ndimage = _array_modules(skeleton)
+    xp, ndimage = array_modules(skeleton)
     idx = xp.asarray(columns)
     strip = skeleton[:, idx]
     vertical = np.array([[0, 1, 0], [0, 1, 0], [0, 1, 0]], dtype=bool)
@@ -381,7 +376,7 @@ def drop_vertical_runs(skeleton: Any, columns: npt.NDArray[np.intp], min_rows: i
 def _curve(
     track: Track,
     curve: CurveSpec,
-    prob: npt.NDArray[np.float32],
+    prob: Any,
     d_prob: Any,
     mask: Any,
     evidence: Any,
@@ -398,10 +393,11 @@ def _curve(
     allow_empty: bool = False,
     cupy: Any = None,
 ) -> CurveResult:
-    """Trace, resample and judge one curve.  ``prob`` is its class probability on the host,
+    """Trace, resample and judge one curve.  ``prob`` is its class probability,
     ``d_prob`` the probability it is traced on (:func:`trace_probability`) where the
     kernels run (NumPy or CuPy), ``mask`` the model's mask (kept with ``keep_masks``) and
-    ``evidence`` what is thinned and traced: the mask, extended along the ink."""
+    ``evidence`` what is thinned and traced: the mask, extended along the ink.  ``prob``
+    lives where the segmenter left it (on the GPU for a device segmenter)."""
     t = time.perf_counter()
     xp = np if cupy is None else cupy
     skeleton = thin(evidence)
@@ -456,9 +452,9 @@ def _curve(
         position = columns - track.left
         found = ~np.isnan(centre)
         path_cols = path
-    mean_prob = (
-        float(prob[np.flatnonzero(found), path_cols[found]].mean()) if found.any() else float("nan")
-    )
+    pxp = array_modules(prob)[0]
+    at = (pxp.asarray(np.flatnonzero(found)), pxp.asarray(path_cols[found]))
+    mean_prob = float(prob[at].mean()) if found.any() else float("nan")
     timings["trace"] += time.perf_counter() - t
     if not found.any() and not allow_empty:
         raise EmptyTrackError(

@@ -18,7 +18,8 @@ from typing import Protocol
 
 import numpy as np
 import numpy.typing as npt
-from scipy import ndimage
+
+from ._device import array_modules, synchronize
 
 CLASSES = ("background", "solid", "dashed", "dotted")
 
@@ -32,6 +33,9 @@ class Segmenter(Protocol):
     separates_styles: bool
     #: Identifies the model (file digest), or the algorithm and its settings.
     digest: str
+    #: Whether ``predict`` runs on the GPU on CuPy tiles and returns CuPy probabilities;
+    #: the pipeline then keeps tiles and probabilities on the device.
+    device_arrays: bool
 
     def tile_shape(self, width: int) -> tuple[int, int]:
         """(rows, cols) of the tiles wanted for a track region ``width`` pixels wide."""
@@ -62,6 +66,7 @@ class ClassicalSegmenter:
     name = "classical"
     classes: tuple[str, ...] = CLASSES
     separates_styles = False
+    device_arrays = False
 
     def __init__(self, *, line_fraction: float = 0.5, heal: int = 4, tile_rows: int = 1024):
         self.line_fraction = line_fraction
@@ -86,7 +91,7 @@ class ClassicalSegmenter:
     def curves(
         self, tile: npt.NDArray[np.floating | np.uint8], white: float
     ) -> npt.NDArray[np.bool_]:
-        """The curve ink of one tile (grey levels, ``white`` = paper white)."""
+        """The curve ink of one tile (grey levels, ``white`` = paper white), NumPy or CuPy."""
         ink = _ink(tile, white)
         rows = ink.mean(axis=1) > self.line_fraction
         cols = ink.mean(axis=0) > self.line_fraction
@@ -104,17 +109,21 @@ def _close_1d(mask: npt.NDArray[np.bool_], size: int, axis: int) -> npt.NDArray[
     """Binary closing by a line of ``size`` pixels along ``axis`` (as SciPy's
     ``binary_closing``, outside counted as background), with running max/min filters:
     the same pixels at a fraction of the time."""
+    nd = array_modules(mask)[1]
     u = mask.view(np.uint8)
-    grown = ndimage.maximum_filter1d(u, size, axis=axis, mode="constant", cval=0)
-    return ndimage.minimum_filter1d(grown, size, axis=axis, mode="constant", cval=0).view(bool)
+    grown = nd.maximum_filter1d(u, size, axis=axis, mode="constant", cval=0)
+    return nd.minimum_filter1d(grown, size, axis=axis, mode="constant", cval=0).view(bool)
 
 
 def _ink(tile: npt.NDArray[np.floating | np.uint8], white: float) -> npt.NDArray[np.bool_]:
     """Dark pixels against the tile's paper level; nothing where the tile holds no ink."""
-    paper = float(np.percentile(tile, 75))
-    dark = float(np.percentile(tile, 0.5))
+    xp = array_modules(tile)[0]
+    # Percentiles of grey levels in float64, as NumPy computes them for integers anyway.
+    levels = tile if tile.dtype.kind == "f" else tile.astype(np.float64)
+    paper = float(xp.percentile(levels, 75))
+    dark = float(xp.percentile(levels, 0.5))
     if paper - dark < 0.15 * white:
-        return np.zeros(tile.shape, bool)
+        return xp.zeros(tile.shape, bool)
     return tile < 0.5 * (paper + dark)
 
 
@@ -124,16 +133,18 @@ def curve_ink(
     """Ink of ``image[rows[0]:rows[1], cols[0]:cols[1]]`` with the grid lines taken out, as a
     (rows, cols) bool array: the classical segmenter's rule on blocks of whole track width,
     straight from the grey levels.  Blocks abut (the last one ends at the region's end), so
-    near block seams it can differ from the classical segmenter's blended tiles."""
+    near block seams it can differ from the classical segmenter's blended tiles.  Runs where
+    ``image`` lives: NumPy, or CuPy on the GPU."""
+    xp = array_modules(image)[0]
     seg = ClassicalSegmenter()
     region = image[rows[0] : rows[1], cols[0] : cols[1]]
     h, w = region.shape
     if h < seg.tile_rows:
         # As segment_region does: a region shorter than a tile is padded with paper.
-        padded = np.full((seg.tile_rows, w), 255, np.uint8)
+        padded = xp.full((seg.tile_rows, w), 255, np.uint8)
         padded[:h] = region
         region = padded
-    out = np.empty(region.shape, bool)
+    out = xp.empty(region.shape, bool)
     for r in _starts(region.shape[0], seg.tile_rows, 0):
         out[r : r + seg.tile_rows] = seg.curves(region[r : r + seg.tile_rows], 255.0)
     return out[:h]
@@ -176,7 +187,12 @@ def segment_region(
     Peak memory: the result, one batch, and the weights.  With ``timings``, seconds spent
     in the segmenter's ``predict`` add to ``timings["segmenter"]`` and the rest (cutting,
     normalising and blending tiles) to ``timings["tiling"]``.
+
+    Runs where ``image`` lives: a CuPy image (for a segmenter with ``device_arrays``) is
+    cut, predicted and blended on the GPU, and the result is a CuPy array; nothing goes
+    back to the host.
     """
+    xp = array_modules(image)[0]
     t_start = time.perf_counter()
     t_predict = 0.0
     channels = list(range(len(segmenter.classes))) if keep is None else list(keep)
@@ -185,29 +201,32 @@ def segment_region(
     th, tw = segmenter.tile_shape(w)
     if h < th or w < tw:
         # A region smaller than a tile is padded with paper; models want whole tiles.
-        padded = np.full((max(h, th), max(w, tw)), 255, np.uint8)
+        padded = xp.full((max(h, th), max(w, tw)), 255, np.uint8)
         padded[:h, :w] = region
         region = padded
     ph, pw = region.shape
     ov_r = min(overlap, th // 4)
     ov_c = min(overlap, tw // 4)
-    acc = np.zeros((len(channels), ph, pw), np.float32)
-    weight = np.zeros((ph, pw), np.float32)
-    win = np.outer(_blend_window(th, ov_r), _blend_window(tw, ov_c))
+    acc = xp.zeros((len(channels), ph, pw), np.float32)
+    weight = xp.zeros((ph, pw), np.float32)
+    win = xp.asarray(np.outer(_blend_window(th, ov_r), _blend_window(tw, ov_c)))
     positions = [(r, c) for r in _starts(ph, th, ov_r) for c in _starts(pw, tw, ov_c)]
     for k in range(0, len(positions), batch):
         chunk = positions[k : k + batch]
         tiles = (
-            np.stack([region[r : r + th, c : c + tw] for r, c in chunk])[:, None].astype(np.float32)
+            xp.stack([region[r : r + th, c : c + tw] for r, c in chunk])[:, None].astype(np.float32)
             / 255.0
         )
+        synchronize(xp)  # a device segmenter's time is its own, not the tiling's
         t0 = time.perf_counter()
         probs = segmenter.predict(tiles)
+        synchronize(xp)
         t_predict += time.perf_counter() - t0
         for (r, c), p in zip(chunk, probs, strict=True):
             acc[:, r : r + th, c : c + tw] += p[channels] * win
             weight[r : r + th, c : c + tw] += win
-    acc /= np.maximum(weight, 1e-12)
+    acc /= xp.maximum(weight, 1e-12)
+    synchronize(xp)
     if timings is not None:
         timings["segmenter"] = timings.get("segmenter", 0.0) + t_predict
         timings["tiling"] = timings.get("tiling", 0.0) + time.perf_counter() - t_start - t_predict
@@ -230,6 +249,7 @@ class OnnxSegmenter:
 
     name = "onnx"
     separates_styles = True
+    device_arrays = False
 
     def __init__(
         self,

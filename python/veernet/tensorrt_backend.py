@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
+from ._device import on_device
 from .io import atomic_writer
 from .segment import ModelError, OnnxSegmenter, default_model_path
 
@@ -142,6 +142,7 @@ class TensorRTSegmenter:
 
     name = "tensorrt"
     separates_styles = True
+    device_arrays = True
 
     def __init__(self, model: str | Path | None = None, *, max_batch: int = 16, log: Any = None):
         trt = _trt()
@@ -170,8 +171,11 @@ class TensorRTSegmenter:
     def tile_shape(self, width: int) -> tuple[int, int]:
         return (self.tile, self.tile)
 
-    def predict(self, tiles: npt.NDArray[np.float32]) -> npt.NDArray[np.float32]:
+    def predict(self, tiles: Any) -> Any:
+        """CuPy tiles give CuPy probabilities, left on the device on the current stream;
+        NumPy tiles go up and come back as NumPy."""
         cp = self._cp
+        keep_on_device = on_device(tiles)
         outs = []
         for k in range(0, len(tiles), self.max_batch):
             d_in = cp.ascontiguousarray(cp.asarray(tiles[k : k + self.max_batch], dtype=cp.float32))
@@ -184,8 +188,8 @@ class TensorRTSegmenter:
             stream = cp.cuda.get_current_stream()
             if not self.context.execute_async_v3(stream.ptr):
                 raise RuntimeError("TensorRT execute_async_v3 failed")
-            outs.append(cp.asnumpy(d_out, stream=stream))
-        return np.concatenate(outs)
+            outs.append(d_out if keep_on_device else cp.asnumpy(d_out, stream=stream))
+        return cp.concatenate(outs) if keep_on_device else np.concatenate(outs)
 
 
 def _stderr(message: str) -> None:
