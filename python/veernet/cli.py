@@ -111,12 +111,16 @@ def _eval(args: argparse.Namespace) -> int:
             workers=args.workers,
             gate=FitGate(min_r2=args.min_r2, min_coverage=args.min_coverage),
         )
-        print("threshold  recall    IoU     F1   median R²  pass rate")
+        print("threshold  recall    IoU     F1   median R²  10th pct R²  pass rate")
         for r in rows:
             m = r["mask_all"]
-            r2 = f"{r['r2_median']:.4f}" if r["r2_median"] is not None else "  n/a "
+            r2, p10 = (
+                (f"{r['r2_median']:.4f}", f"{r['r2_p10']:8.4f}")
+                if r["r2_median"] is not None
+                else ("  n/a ", "    n/a ")
+            )
             print(
-                f"  {r['threshold']:.2f}    {m['recall']:.3f}  {m['iou']:.3f}  {m['f1']:.3f}   {r2}    {r['pass_rate']:.3f}"
+                f"  {r['threshold']:<7g}  {m['recall']:.3f}  {m['iou']:.3f}  {m['f1']:.3f}   {r2}    {p10}     {r['pass_rate']:.3f}"
             )
         out = args.json or "sweep.json"
         atomic_write_text(out, json.dumps(rows, indent=2, default=lambda v: None) + "\n")
@@ -300,7 +304,10 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--max-gap", type=float, help="longest gap bridged (default 1 ft or 0.3 m)")
     d.add_argument("--page", type=int, default=0, help="page of a multi-page TIFF")
     d.add_argument(
-        "--threshold", type=float, default=None, help="mask probability threshold (default 0.05)"
+        "--threshold",
+        type=float,
+        default=None,
+        help="mask probability threshold (default 0.05)",
     )
     _ink_link_argument(d)
     d.add_argument("--min-r2", type=float, default=0.85)

@@ -334,6 +334,8 @@ def plot_sweep(rows: list[dict[str, Any]], path: str | Path) -> None:
         th, [r["pass_rate"] for r in rows], marker="^", color="grey", label="fit-gate pass rate"
     )
     ax.set_xlabel("probability threshold of the curve mask")
+    if min(th) > 0 and max(th) / min(th) >= 20:
+        ax.set_xscale("log")  # thresholds spread over decades
     ax.set_ylim(0, 1.02)
     ax.grid(alpha=0.3)
     ax.legend(loc="lower left", fontsize=8)
