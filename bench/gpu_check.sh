@@ -46,7 +46,7 @@ echo "tests exit $?" >> "$OUT/gpu_tests.log"
 tail -3 "$OUT/gpu_tests.log"
 
 stamp "GPU benchmarks"
-PYTHONUNBUFFERED=1 timeout 150 $PY bench/bench_gpu.py --json "$OUT/bench_gpu.json" > "$OUT/bench_gpu.txt" 2>&1
+PYTHONUNBUFFERED=1 timeout 200 $PY bench/bench_gpu.py --json "$OUT/bench_gpu.json" > "$OUT/bench_gpu.txt" 2>&1
 echo "bench exit $?" >> "$OUT/bench_gpu.txt"
 
 stamp "pipeline, --device gpu then cpu (segmenter: TensorRT if installed, else ONNX Runtime on the CPU)"
