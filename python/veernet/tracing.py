@@ -73,6 +73,11 @@ class TraceParams:
             round(self.follow_cost * COST_SCALE),
         )
 
+    def kernel_args(self) -> tuple[int, int, int, int, float, int]:
+        """The arguments every tracing kernel takes, in order: the integer costs, then
+        band_threshold and max_half_width."""
+        return (*self.integer_costs(), self.band_threshold, self.max_half_width)
+
 
 def trace(
     skeleton: npt.ArrayLike,
@@ -116,11 +121,7 @@ def trace(
         ((centre, path),) = trace_gpu([(skeleton, prob)], params)
         return (centre, path) if return_path else centre
     skel, p = _host_inputs(skeleton, prob)
-    params = params or TraceParams()
-    miss, prob_cost, jump, follow = params.integer_costs()
-    path, centre = _core.trace(
-        skel, p, miss, prob_cost, jump, follow, params.band_threshold, params.max_half_width
-    )
+    path, centre = _core.trace(skel, p, *(params or TraceParams()).kernel_args())
     return (centre, path) if return_path else centre
 
 
@@ -166,7 +167,6 @@ def trace_gpu(
     """
     cupy = require_gpu("trace")
     params = params or TraceParams()
-    miss, prob_cost, jump, follow = params.integer_costs()
     default = _core.CUDA_TRACE_SCHEDULE
     assert default is not None  # require_gpu has checked that this is a CUDA build
     chunk, warmup = schedule or default
@@ -198,18 +198,7 @@ def trace_gpu(
         else:
             path[:] = -1 if cols == 0 else 0
     if calls:
-        _core.trace_cuda(
-            calls,
-            miss,
-            prob_cost,
-            jump,
-            follow,
-            params.band_threshold,
-            params.max_half_width,
-            current_stream(cupy),
-            chunk,
-            warmup,
-        )
+        _core.trace_cuda(calls, *params.kernel_args(), current_stream(cupy), chunk, warmup)
     return results
 
 
@@ -230,18 +219,7 @@ def trace_chunked_cpu(
     ``reruns``, the chunks that failed their check and ran again), on any machine.
     """
     skel, p = _host_inputs(skeleton, prob)
-    params = params or TraceParams()
-    miss, prob_cost, jump, follow = params.integer_costs()
     path, centre, counts = _core.trace_chunked(
-        skel,
-        p,
-        miss,
-        prob_cost,
-        jump,
-        follow,
-        params.band_threshold,
-        params.max_half_width,
-        chunk,
-        warmup,
+        skel, p, *(params or TraceParams()).kernel_args(), chunk, warmup
     )
     return centre, path, dict(counts)
