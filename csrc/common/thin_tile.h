@@ -55,6 +55,9 @@ struct ThinTiles {
   VEERNET_HD std::int64_t image_word(std::int64_t tx, int j) const {
     return tx * tile_words - 1 + j;
   }
+  // More rounds than any image needs: each sub-iteration removes a pixel or the loop ends,
+  // and a blob loses a layer per two, so rows + cols + 4 sub-iterations always suffice.
+  VEERNET_HD std::int64_t max_rounds() const { return (2 * (rows + 32 * words) + 4) / steps + 2; }
   // Is region cell (i, j) in the tile itself?
   VEERNET_HD bool interior(int i, int j) const {
     return i >= steps && i < steps + tile_rows && j >= 1 && j <= tile_words;

@@ -259,10 +259,6 @@ void thin(const std::uint8_t* src, std::uint8_t* dst, std::int64_t rows, std::in
   for (auto& th : pool) th.join();
 }
 
-}  // namespace veernet::cpu
-
-namespace veernet::cpu {
-
 ThinTileStats thin_tiled(const std::uint8_t* src, std::uint8_t* dst, std::int64_t rows,
                          std::int64_t cols, std::int64_t src_row_stride, int tile_rows,
                          int tile_words, int steps) {
@@ -283,10 +279,8 @@ ThinTileStats thin_tiled(const std::uint8_t* src, std::uint8_t* dst, std::int64_
   std::vector<std::uint8_t> fg(static_cast<std::size_t>(ntiles), 0);
   for (std::int64_t r = 0; r < rows; ++r) {
     for (std::int64_t k = 0; k < g.words; ++k) {
-      ThinWord bits = 0;
-      for (std::int64_t b = 0; b < 32 && 32 * k + b < cols; ++b) {
-        bits |= static_cast<ThinWord>(src[r * src_row_stride + 32 * k + b] != 0) << b;
-      }
+      const auto bits = static_cast<ThinWord>(
+          pack_word(src + r * src_row_stride + 32 * k, std::min<std::int64_t>(32, cols - 32 * k)));
       buf[0][r * g.words + k] = bits;
       if (bits) fg[g.tile_of(r, k)] = 1;
     }
@@ -300,11 +294,8 @@ ThinTileStats thin_tiled(const std::uint8_t* src, std::uint8_t* dst, std::int64_
   std::vector<ThinWord> region[2];
   for (auto& reg : region) reg.assign(static_cast<std::size_t>(g.region_size()), 0);
   const int rr = g.region_rows(), rw = g.region_words();
-  // Each sub-iteration removes a pixel or the loop ends, and a blob loses a layer per
-  // two: rows + cols + 4 bounds the sub-iterations for any image, as on the GPU.
-  const std::int64_t max_rounds = (2 * (rows + cols) + 4) / steps + 2;
   int last = 0;  // the buffer written last
-  for (std::int64_t round = 0; round < max_rounds; ++round) {
+  for (std::int64_t round = 0; round < g.max_rounds(); ++round) {
     const std::vector<ThinWord>& in = buf[round & 1];
     std::vector<ThinWord>& out = buf[(round + 1) & 1];
     const std::uint8_t* before = changed[(round + 1) & 1].data();
@@ -360,8 +351,9 @@ ThinTileStats thin_tiled(const std::uint8_t* src, std::uint8_t* dst, std::int64_
 
   const std::vector<ThinWord>& img = buf[last];
   for (std::int64_t r = 0; r < rows; ++r) {
-    for (std::int64_t c = 0; c < cols; ++c) {
-      dst[r * cols + c] = static_cast<std::uint8_t>((img[r * g.words + (c >> 5)] >> (c & 31)) & 1u);
+    for (std::int64_t k = 0; k < g.words; ++k) {
+      unpack_word(img[r * g.words + k], dst + r * cols + 32 * k,
+                  std::min<std::int64_t>(32, cols - 32 * k));
     }
   }
   return stats;

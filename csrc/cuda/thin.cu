@@ -21,8 +21,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <stdexcept>
-#include <string>
 
 #include "../common/thin_tile.h"
 #include "cuda_check.h"
@@ -49,7 +47,6 @@ struct ThinArgs {
   std::uint8_t* changed0;    // per tile: changed in the last iteration of a round,
   std::uint8_t* changed1;    // rounds in turn
   unsigned int* counters;    // three, used in rotation: tiles changed per round
-  std::int64_t max_rounds;
 };
 
 // Phase 1: one warp per word of 32 pixels, rows spread over the blocks.
@@ -160,7 +157,7 @@ __global__ void thin_kernel(ThinArgs a) {
   grid.sync();
 
   std::int64_t round = 0;
-  while (round < a.max_rounds) {
+  while (round < g.max_rounds()) {
     // (Selected, not indexed: an indexed kernel parameter would be copied to the stack.)
     const bool odd = round & 1;
     const Word* in = odd ? a.buf1 : a.buf0;
@@ -198,9 +195,6 @@ void thin(const std::uint8_t* src, std::int64_t rows, std::int64_t cols, std::in
           std::uint8_t* dst, std::int64_t dst_stride, cudaStream_t stream, int tile_rows,
           int tile_words, int steps) {
   if (rows <= 0 || cols <= 0) return;
-  if (const char* why = thin_schedule_error(tile_rows, tile_words, steps)) {
-    throw std::invalid_argument(std::string("thin schedule: ") + why);
-  }
   ThinArgs a{};
   a.src = src;
   a.src_stride = src_stride;
@@ -229,10 +223,6 @@ void thin(const std::uint8_t* src, std::int64_t rows, std::int64_t cols, std::in
   a.changed1 = a.foreground + 2 * tiles;
   check(cudaMemsetAsync(a.counters, 0, 3 * sizeof(unsigned int), stream), "cudaMemsetAsync");
   check(cudaMemsetAsync(a.foreground, 0, flag_bytes, stream), "cudaMemsetAsync");
-
-  // Each sub-iteration removes a pixel or the loop ends, and a blob loses a layer per
-  // two: rows + cols + 4 bounds the sub-iterations for any image.
-  a.max_rounds = (2 * (rows + cols) + 4) / steps + 2;
 
   int device = 0, sms = 0, per_sm = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
