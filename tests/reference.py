@@ -144,3 +144,15 @@ def random_trace_case(rng: np.random.Generator, rows: int, cols: int):
         max_half_width=int(rng.integers(0, 8)),
     )
     return skel, prob, params
+
+
+def random_mask(rng, max_side: int, dilate_share: float, max_iterations: int):
+    """A random mask up to ``max_side`` square: salt of random density, dilated into blobs
+    and bands (1 to ``max_iterations`` times) in ``dilate_share`` of the draws."""
+    from scipy import ndimage
+
+    rows, cols = (int(v) for v in rng.integers(1, max_side, 2))
+    m = rng.random((rows, cols)) < rng.random()
+    if rng.random() < dilate_share:
+        m = ndimage.binary_dilation(m, iterations=int(rng.integers(1, max_iterations + 1)))
+    return m

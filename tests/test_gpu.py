@@ -5,7 +5,7 @@ import pytest
 from skimage.morphology import skeletonize
 
 import veernet
-from reference import random_trace_case
+from reference import random_mask, random_trace_case
 from veernet._device import gpu_usable
 from veernet.testing import curve_band_mask, track_mosaic
 
@@ -55,14 +55,10 @@ def test_device_arrays_fail_clearly_at_the_call_without_a_gpu():
 @needs_gpu
 def test_gpu_thin_identical_on_random_masks():
     import cupy as cp
-    from scipy import ndimage
 
     rng = np.random.default_rng()
     for _ in range(200):
-        rows, cols = (int(v) for v in rng.integers(1, 300, 2))
-        m = rng.random((rows, cols)) < rng.random()
-        if rng.random() < 0.5:
-            m = ndimage.binary_dilation(m, iterations=int(rng.integers(1, 4)))
+        m = random_mask(rng, 300, 0.5, 3)
         got = veernet.thin(cp.asarray(m))
         assert isinstance(got, cp.ndarray) and got.dtype == cp.bool_
         np.testing.assert_array_equal(cp.asnumpy(got), veernet.thin(m))
@@ -86,16 +82,12 @@ def test_gpu_thin_any_schedule_gives_the_cpu_skeleton():
     # Small tiles and short rounds make changes cross many tiles and rounds; the CPU twin
     # of the schedule counts the same rounds the kernel runs.
     import cupy as cp
-    from scipy import ndimage
 
     from veernet.thinning import thin_gpu, thin_tiled_cpu
 
     rng = np.random.default_rng()
     for _ in range(80):
-        rows, cols = (int(v) for v in rng.integers(1, 400, 2))
-        m = rng.random((rows, cols)) < rng.random()
-        if rng.random() < 0.6:
-            m = ndimage.binary_dilation(m, iterations=int(rng.integers(1, 6)))
+        m = random_mask(rng, 400, 0.6, 5)
         steps = 2 * int(rng.integers(1, 9))
         schedule = (int(rng.integers(steps, steps + 40)), int(rng.integers(1, 9)), steps)
         expected, _ = thin_tiled_cpu(m, schedule=schedule)
