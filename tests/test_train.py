@@ -66,3 +66,39 @@ def test_fine_tuning_starts_from_the_exported_weights(tmp_path):
     a = OnnxSegmenter(first).predict(x)
     b = OnnxSegmenter(tmp_path / "b" / "segmenter.onnx").predict(x)
     np.testing.assert_allclose(a, b, atol=1e-3)
+
+
+def test_averaged_model_has_the_mean_weights_of_its_sources(tmp_path):
+    import onnx
+
+    from veernet.cli import main
+    from veernet.train import TrainConfig, average_models, build_model, load_onnx_weights, train
+
+    base = dict(tile=64, channels=(4, 8), steps=2, batch=2, logs_per_shard=1, tiles_per_log=2)
+    cfgs = [TrainConfig(seed=s, las_dir="nowhere", threads=1, **base) for s in (5, 6)]
+    sources = []
+    for cfg in cfgs:
+        train(cfg, tmp_path / str(cfg.seed), device="cpu", log=lambda *_: None)
+        sources.append(tmp_path / str(cfg.seed) / "segmenter.onnx")
+    out = tmp_path / "mean.onnx"
+    assert main(["average-models", str(out), *map(str, sources)]) == 0
+    models = []
+    for path in [*sources, out]:
+        model = build_model(cfgs[0])
+        load_onnx_weights(model, cfgs[0], path)  # checks torch against ONNX Runtime
+        models.append(dict(model.named_parameters()))
+    for name, p in models[2].items():
+        mean = (models[0][name] + models[1][name]) / 2
+        torch.testing.assert_close(p, mean, rtol=1e-5, atol=1e-6, msg=name)
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["veernet.train_config_digest"] == "+".join(c.digest() for c in cfgs)
+    assert [r["file"] for r in json.loads(meta["veernet.averaged_from"])] == ["segmenter.onnx"] * 2
+    # another architecture, a corrupt file: refused, naming the file, nothing written
+    other = TrainConfig(seed=7, las_dir="nowhere", threads=1, **{**base, "channels": (4, 16)})
+    train(other, tmp_path / "other", device="cpu", log=lambda *_: None)
+    with pytest.raises(ValueError, match="not the same architecture"):
+        average_models([sources[0], tmp_path / "other" / "segmenter.onnx"], tmp_path / "x.onnx")
+    (tmp_path / "bad.onnx").write_bytes(b"not a model")
+    bad = [str(tmp_path / "y.onnx"), str(sources[0]), str(tmp_path / "bad.onnx")]
+    assert main(["average-models", *bad]) == 2
+    assert not (tmp_path / "x.onnx").exists() and not (tmp_path / "y.onnx").exists()

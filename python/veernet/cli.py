@@ -191,6 +191,22 @@ def _train(args: argparse.Namespace) -> int:
     return main_train(args.config, args.out, args.device)
 
 
+def _average_models(args: argparse.Namespace) -> int:
+    from .io import OutputError
+    from .train import average_models
+
+    try:
+        average_models(args.sources, args.out)
+    except ImportError as exc:  # pragma: no cover
+        print(f"veernet: error: averaging needs the onnx package ({exc})", file=sys.stderr)
+        return EXIT_ERROR
+    except (ValueError, OSError, OutputError) as exc:
+        print(f"veernet: error: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    print(f"averaged {len(args.sources)} models into {args.out}")
+    return EXIT_OK
+
+
 def _batch(args: argparse.Namespace) -> int:
     from .batch import Options, run_batch
 
@@ -366,6 +382,13 @@ def main(argv: list[str] | None = None) -> int:
     tr.add_argument("--out", default="engine")
     tr.add_argument("--device", default="auto", choices=["auto", "cpu", "cuda"])
     tr.set_defaults(func=_train)
+    av = sub.add_parser(
+        "average-models",
+        help="average the weights of exported segmenters of one architecture (weight averaging)",
+    )
+    av.add_argument("out", help="the averaged model (ONNX), written atomically")
+    av.add_argument("sources", nargs="+", help="exported segmenters (ONNX), same architecture")
+    av.set_defaults(func=_average_models)
     args = parser.parse_args(argv)
     return int(args.func(args))
 
