@@ -192,7 +192,6 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _average_models(args: argparse.Namespace) -> int:
-    from .io import OutputError
     from .train import average_models
 
     try:
@@ -200,7 +199,7 @@ def _average_models(args: argparse.Namespace) -> int:
     except ImportError as exc:  # pragma: no cover
         print(f"veernet: error: averaging needs the onnx package ({exc})", file=sys.stderr)
         return EXIT_ERROR
-    except (ValueError, OSError, OutputError) as exc:
+    except (ValueError, OSError) as exc:  # OSError includes io.OutputError
         print(f"veernet: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     print(f"averaged {len(args.sources)} models into {args.out}")

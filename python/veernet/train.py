@@ -422,18 +422,19 @@ def average_models(sources: list[str | Path], out: str | Path) -> None:
 
     if len(sources) < 2:
         raise ValueError("averaging needs at least two models")
-    models, records = [], []
+    models, metas, records = [], [], []
     for src in sources:
+        data = Path(src).read_bytes()  # read once: parsed and hashed
         try:
-            models.append(onnx.load(str(src)))
+            models.append(onnx.load_from_string(data))
         except Exception as exc:  # onnx raises protobuf's own errors for corrupt files
             raise ValueError(f"{src}: not a readable ONNX model ({exc})") from None
-        meta = {m.key: m.value for m in models[-1].metadata_props}
+        metas.append({p.key: p.value for p in models[-1].metadata_props})
         records.append(
             {
                 "file": Path(src).name,
-                "sha256": hashlib.sha256(Path(src).read_bytes()).hexdigest(),
-                "train_config_digest": meta.get("veernet.train_config_digest", ""),
+                "sha256": hashlib.sha256(data).hexdigest(),
+                "train_config_digest": metas[-1].get("veernet.train_config_digest", ""),
             }
         )
     base = models[0]
@@ -441,14 +442,11 @@ def average_models(sources: list[str | Path], out: str | Path) -> None:
     def layout(m: Any) -> list[tuple[str, tuple[int, ...], int]]:
         return [(t.name, tuple(t.dims), t.data_type) for t in m.graph.initializer]
 
-    def meta_of(m: Any, key: str) -> str | None:
-        return next((p.value for p in m.metadata_props if p.key == key), None)
-
-    for src, m in zip(sources[1:], models[1:], strict=True):
+    for src, m, meta in zip(sources[1:], models[1:], metas[1:], strict=True):
         same = (
             layout(m) == layout(base)
             and [n.op_type for n in m.graph.node] == [n.op_type for n in base.graph.node]
-            and all(meta_of(m, k) == meta_of(base, k) for k in ("veernet.classes", "veernet.tile"))
+            and all(meta.get(k) == metas[0].get(k) for k in ("veernet.classes", "veernet.tile"))
         )
         if not same:
             raise ValueError(f"{src}: not the same architecture as {sources[0]}")
@@ -460,7 +458,7 @@ def average_models(sources: list[str | Path], out: str | Path) -> None:
             t.CopyFrom(numpy_helper.from_array(mean, t.name))
         elif not all(np.array_equal(a, arrays[0]) for a in arrays):
             raise ValueError(f"{t.name}: integer constant differs between the models")
-    props = {p.key: p.value for p in base.metadata_props}
+    props = dict(metas[0])
     props["veernet.train_config_digest"] = "+".join(r["train_config_digest"] for r in records)
     props["veernet.averaged_from"] = json.dumps(records)
     del base.metadata_props[:]
