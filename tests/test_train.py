@@ -39,6 +39,55 @@ def test_training_smoke_run_exports_a_usable_onnx_model(tmp_path):
     assert VALIDATION_SEED > cfg.train_seed + 10 * cfg.logs_per_shard
 
 
+def test_per_tile_tversky_gives_a_thin_curve_more_weight():
+    from dataclasses import replace
+
+    from veernet.train import TrainConfig, loss_fn
+
+    batch = TrainConfig(loss="tversky")
+    tile = replace(batch, loss="tversky_tile")
+    # one class, two tiles: a thick stroke in tile 0, a one-pixel one in tile 1
+    target = torch.zeros(2, 3, 16, 16)
+    target[0, 2, :, 2:10] = 1
+    target[1, 2, :, 5] = 1
+    found = torch.where(target > 0, 6.0, -6.0)
+    thin_missed, thick_missed = found.clone(), found.clone()
+    thin_missed[1, 2, :, 5] = -6.0
+    thick_missed[0, 2, :, 2:10] = -6.0
+
+    def cost(cfg: TrainConfig, logits: torch.Tensor) -> float:
+        return float(loss_fn(cfg, logits, target)) - float(loss_fn(cfg, found, target))
+
+    # over the batch, missing the thin stroke costs an eighth of missing the thick one at
+    # most; per tile, it costs several times more than that share
+    assert 0 < cost(batch, thin_missed) < cost(batch, thick_missed) / 8
+    ratio = cost(tile, thin_missed) / cost(tile, thick_missed)
+    assert ratio > 3 * cost(batch, thin_missed) / cost(batch, thick_missed)
+    # a batch without any curve falls back to the batch term
+    empty = torch.zeros(1, 3, 16, 16)
+    assert float(loss_fn(tile, found[:1], empty)) == float(loss_fn(batch, found[:1], empty))
+    with pytest.raises(ValueError, match="not known"):
+        TrainConfig(loss="focal")
+
+
+def test_a_bad_training_config_is_a_clear_error(tmp_path, capsys):
+    from veernet.cli import main
+
+    for name, text, problem in (
+        ("loss.toml", 'loss = "focal"\n', "loss 'focal' is not known"),
+        ("key.toml", "stpes = 10\n", "unknown keys ['stpes']"),
+        ("syntax.toml", "steps = = 10\n", ""),
+    ):
+        config = tmp_path / name
+        config.write_text(text)
+        assert main(["train", "--config", str(config), "--out", str(tmp_path / "out")]) == 2
+        err = capsys.readouterr().err
+        assert f"{config}: {problem}" in err and "Traceback" not in err
+    assert not (tmp_path / "out").exists()
+    assert main(["train", "--config", str(tmp_path / "missing.toml"), "--out", "x"]) == 2
+    assert "missing.toml" in capsys.readouterr().err
+
+
 def test_fine_tuning_starts_from_the_exported_weights(tmp_path):
     from dataclasses import replace
 
