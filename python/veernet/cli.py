@@ -184,11 +184,16 @@ def _synth(args: argparse.Namespace) -> int:
 
 def _train(args: argparse.Namespace) -> int:
     try:
-        from .train import main_train
+        from .train import TrainConfig, main_train
     except ImportError as exc:  # pragma: no cover
         print(f"veernet: error: training needs the train extra ({exc})", file=sys.stderr)
         return EXIT_ERROR
-    return main_train(args.config, args.out, args.device)
+    try:
+        cfg = TrainConfig.load(args.config)
+    except (OSError, ValueError, TypeError) as exc:  # a TOML syntax error is a ValueError
+        print(f"veernet: error: {args.config}: {exc}", file=sys.stderr)
+        return EXIT_ERROR
+    return main_train(cfg, args.out, args.device)
 
 
 def _average_models(args: argparse.Namespace) -> int:

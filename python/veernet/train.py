@@ -489,14 +489,9 @@ def average_models(sources: list[str | Path], out: str | Path) -> None:
         fh.write(base.SerializeToString())
 
 
-def main_train(config: str, out: str, device: str = "auto") -> int:
+def main_train(cfg: TrainConfig, out: str, device: str = "auto") -> int:
     import os
 
-    try:
-        cfg = TrainConfig.load(config)
-    except (OSError, ValueError, TypeError) as exc:  # a TOML syntax error is a ValueError
-        print(f"veernet: error: {config}: {exc}", file=sys.stderr)
-        return 2
     limit = os.environ.get("VEERNET_TRAIN_TIME_LIMIT")
     info = train(cfg, out, device=device, time_limit=float(limit) if limit else None)
     print(
