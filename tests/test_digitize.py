@@ -349,6 +349,12 @@ def test_eval_reports_mask_instrument_and_curve_verdict(render_case, tmp_path):
     assert "precision" in p.stdout and "median R²" in p.stdout
     cross = s["crossing"]  # one curve per track here: nothing can cross
     assert cross["crossing"]["curves"] == 0 and cross["not_crossing"]["curves"] == 2
+    # the verdict without a reference, per curve and against the reference's
+    assert all(c["blind_status"] in ("accept", "review") for c in report["curves"])
+    blind = s["blind_gate"]
+    accepted = np.mean([c["blind_status"] == "accept" for c in report["curves"]])
+    assert blind["accepted"] == pytest.approx(accepted)
+    assert "without a reference the gate accepts" in p.stdout
 
 
 def test_drop_vertical_runs_matches_a_run_by_run_reference():

@@ -157,6 +157,20 @@ def _eval(args: argparse.Namespace) -> int:
         print(
             f"total: median R² {s['r2_median']:.4f}, 10th percentile {s['r2_p10']:.4f}, mean MAE {s['mae_mean']:.4f}, pass rate {s['pass_rate']:.1%}"
         )
+    bg = s["blind_gate"]
+    if bg["accepted"] is not None:
+        print(
+            f"without a reference the gate accepts {bg['accepted']:.1%}: "
+            + ", ".join(
+                f"{label} {bg[key]:.1%}"
+                for key, label in (
+                    ("precision", "of which the reference accepts"),
+                    ("recall", "of what the reference accepts"),
+                    ("wrongly_accepted", "of what it sends to review"),
+                )
+                if bg[key] is not None
+            )
+        )
     for f in ev.failures:
         print(f"  failed: {f['case']}: {f['error']}")
     if args.json:

@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import math
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from .gate import FitGate
+from .gate import CurveQC, FitGate, verdict
 from .pipeline import DEFAULT_THRESHOLD, INK_LINK_PX, digitize
 from .scan import SCAN_SUFFIXES
 
@@ -102,7 +102,30 @@ class Evaluation:
                 )
             },
             "mask": {k: v.scores() for k, v in sorted(self.masks.items())},
+            "blind_gate": _blind_gate(self.curves),
         }
+
+
+def _blind_gate(curves: list[dict[str, Any]]) -> dict[str, float | None]:
+    """How the verdict without a reference agrees with the one against it: the share it
+    accepts, the share of those the reference accepts too (precision), the share of the
+    curves the reference accepts that it accepts (recall), and the share of the curves the
+    reference sends to review that it accepts anyway (trusted wrongly)."""
+    rows = [c for c in curves if "blind_status" in c]
+    if not rows:
+        return {"accepted": None, "precision": None, "recall": None, "wrongly_accepted": None}
+    blind = np.array([c["blind_status"] == "accept" for c in rows])
+    ref = np.array([c["status"] == "accept" for c in rows])
+
+    def share(num: np.ndarray, den: np.ndarray) -> float | None:
+        return float(np.count_nonzero(num & den) / np.count_nonzero(den)) if den.any() else None
+
+    return {
+        "accepted": float(blind.mean()),
+        "precision": share(ref, blind),
+        "recall": share(blind, ref),
+        "wrongly_accepted": share(blind, ~ref),
+    }
 
 
 def find_cases(folder: str | Path) -> list[tuple[Path, Path, Path]]:
@@ -207,6 +230,7 @@ def _evaluate_case(
             truth = truths[style][r0:r1, c.mask_col0 : c.mask_col0 + c.mask.shape[1]]
             counts.setdefault(style, MaskCounts()).add(c.mask, truth)
         q = c.qc
+        blind = blind_verdict(c, gate or FitGate())
         curves.append(
             {
                 "case": scan.name,
@@ -220,9 +244,27 @@ def _evaluate_case(
                 "status": q.status,
                 "reason": q.reason,
                 "crossing": c.mnemonic in crossing,
+                "blind_coverage": blind.coverage,
+                "blind_status": blind.status,
+                "residual_rms_px": q.residual_rms_px,
+                "longest_gap": q.longest_gap,
+                "mean_prob": q.mean_prob,
             }
         )
     return {"curves": curves, "counts": counts}
+
+
+def blind_verdict(c: Any, gate: FitGate) -> CurveQC:
+    """The verdict ``c`` (a :class:`~veernet.pipeline.CurveResult`) gets without a
+    reference, as in production: its own coverage (off-scale depths left out) and the
+    spline residual."""
+    n = len(c.value)
+    n_off = int(round(c.qc.off_scale * n))  # off-scale depths are NULL, and counted apart
+    on_scale = n - n_off
+    missing = int(np.count_nonzero(np.isnan(c.value))) - n_off
+    coverage = 1.0 - missing / on_scale if on_scale else 0.0
+    qc = replace(c.qc, coverage=coverage, r2=None, mae=None)
+    return verdict(qc, gate)
 
 
 def _collect(ev: Evaluation, outcomes: list[dict[str, Any]]) -> None:
