@@ -82,6 +82,16 @@ def test_off_scale_stretches_are_null_not_pinned_values(render_case):
     assert 0.05 < c.qc.off_scale < 0.5
     assert np.nanmax(c.value) < 140.0 * (1 - 2.0 / 400)  # no value at the edge
     assert c.qc.status == "accept" and c.qc.coverage >= 0.93 and c.qc.r2 >= 0.98, c.qc
+    # Without a reference the gate judges by the curve's own coverage: the stretches off
+    # scale must not count against it, or every curve that leaves its track goes to review.
+    (blind,) = digitize(case.scan, case.layout, segmenter="classical").curves
+    assert blind.qc.status == "accept" and blind.qc.coverage >= 0.93, blind.qc
+    # ... and the evaluation's verdict without a reference is that verdict.
+    from veernet.evaluate import blind_verdict
+    from veernet.gate import FitGate
+
+    v = blind_verdict(c, FitGate())
+    assert (v.status, v.coverage) == (blind.qc.status, pytest.approx(blind.qc.coverage))
 
 
 def test_off_scale_rule():
@@ -94,6 +104,16 @@ def test_off_scale_rule():
     # the two edges, nor one away from them
     expected = [0, 1, 1, 1, 1, 1, 0, 1, 0, 1, 0, 0, 0]
     np.testing.assert_array_equal(off, np.array(expected, bool))
+    # Where the pinned stroke merges with the border line, the trace stops short of the
+    # edge: a gap entered and left heading for the same edge fast enough to reach it within
+    # the gap is off scale; one that runs beside the edge, or heads for it too slowly, is
+    # a hole in the trace.
+    heading = [0.5, 0.9, 0.96, nan, nan, 0.97, 0.92, 0.5]
+    beside = [0.95, 0.95, nan, nan, 0.95]
+    slowly = [0.5, 0.1, 0.09, nan, nan, 0.04, 0.2, 0.5]
+    frac = np.array(heading + beside + slowly)
+    expected = [0, 0, 0, 1, 1, 0, 0, 0] + [0] * len(beside) + [0] * len(slowly)
+    np.testing.assert_array_equal(_off_scale(frac, 0.01), np.array(expected, bool))
 
 
 def test_las_is_conformant_and_reads_back(render_case, tmp_path):

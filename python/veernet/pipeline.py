@@ -514,17 +514,45 @@ def _off_scale(frac: npt.NDArray[np.float64], edge: float) -> npt.NDArray[np.boo
     """Depths where a curve without a backup scale runs off its scale.
 
     The paper records only that the value is past the edge: the curve is drawn pinned
-    along it (within ``edge``, a fraction of the track width) or, where the pinned stretch
-    merges with the track's border line, leaves a gap entered and left at the same edge.
+    along it (within ``edge``, a fraction of the track width), or, where the pinned stretch
+    merges with the track's border line, it leaves a gap that it enters and leaves at the
+    same edge.  It enters (leaves) the gap at the edge, or heading for it fast enough to
+    reach it within the gap: the trace's last step before the gap (first after it),
+    carried on over the gap's length, gets within ``edge`` of the edge.
     """
     with np.errstate(invalid="ignore"):
         side = np.where(frac <= edge, -1, np.where(frac >= 1.0 - edge, 1, 0))
     side[np.isnan(frac)] = 0
     off = side != 0
+    # distance to the nearer edge, and which edge that is
+    dist = np.minimum(frac, 1.0 - frac)
+    nearer = np.where(frac < 0.5, -1, 1)
+    n = len(frac)
     for a, b in runs(np.isnan(frac)):
-        if a > 0 and b < len(frac) and side[a - 1] != 0 and side[a - 1] == side[b]:
+        if a == 0 or b == n or nearer[a - 1] != nearer[b]:
+            continue
+        length = b - a
+        ends = ((a - 1, a - 2), (b, b + 1))  # (end of the trace, its neighbour away from the gap)
+        if all(_heads_for_edge(dist, nearer, i, j, length, edge) for i, j in ends):
             off[a:b] = True
     return off
+
+
+def _heads_for_edge(
+    dist: npt.NDArray[np.float64],
+    nearer: npt.NDArray[np.int_],
+    i: int,
+    j: int,
+    length: int,
+    edge: float,
+) -> bool:
+    """Whether the trace at ``i``, beside a gap of ``length`` depths, is at its nearer edge
+    or, by its step from ``j``, reaches it within the gap."""
+    if dist[i] <= edge:
+        return True
+    if not (0 <= j < len(dist)) or np.isnan(dist[j]) or nearer[j] != nearer[i]:
+        return False
+    return bool(dist[i] - (dist[j] - dist[i]) * length <= edge)
 
 
 def _to_host(arrays: Any, cupy: Any) -> tuple[Any, ...]:
