@@ -148,7 +148,13 @@ def render_log(
             pdraw = ImageDraw.Draw(path)
             lw = max(1, int(round(curve.width)))
             wrap = (left, float(track.width), scale.fraction(curve.value)) if curve.wrap else None
+            # Pillow fills a line of odd width over the pixels around floor(x), not round(x):
+            # drawn as it is, such a stroke's centre lies half a pixel left of (and above)
+            # its value.  Shifted by half a pixel, its centre is where the value is; a stroke
+            # of even width is centred already.
+            half = 0.5 if lw % 2 else 0.0
             for piece in _pieces(xs, ys, inside, wrap):
+                piece = [(x + half, y + half) for x, y in piece]
                 for seg in _segments(piece, curve.style, curve.width):
                     draw.line(seg, fill=curve.ink, width=lw, joint="curve")
                     mdraw.line(seg, fill=1, width=lw, joint="curve")
