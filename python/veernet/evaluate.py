@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from .gate import CurveQC, FitGate, verdict
+from .gate import CurveQC, FitGate, own_coverage, verdict
 from .pipeline import DEFAULT_THRESHOLD, INK_LINK_PX, digitize
 from .scan import SCAN_SUFFIXES
 
@@ -111,11 +111,10 @@ def _blind_gate(curves: list[dict[str, Any]]) -> dict[str, float | None]:
     accepts, the share of those the reference accepts too (precision), the share of the
     curves the reference accepts that it accepts (recall), and the share of the curves the
     reference sends to review that it accepts anyway (trusted wrongly)."""
-    rows = [c for c in curves if "blind_status" in c]
-    if not rows:
+    if not curves:
         return {"accepted": None, "precision": None, "recall": None, "wrongly_accepted": None}
-    blind = np.array([c["blind_status"] == "accept" for c in rows])
-    ref = np.array([c["status"] == "accept" for c in rows])
+    blind = np.array([c["blind_status"] == "accept" for c in curves])
+    ref = np.array([c["status"] == "accept" for c in curves])
 
     def share(num: np.ndarray, den: np.ndarray) -> float | None:
         return float(np.count_nonzero(num & den) / np.count_nonzero(den)) if den.any() else None
@@ -258,12 +257,8 @@ def blind_verdict(c: Any, gate: FitGate) -> CurveQC:
     """The verdict ``c`` (a :class:`~veernet.pipeline.CurveResult`) gets without a
     reference, as in production: its own coverage (off-scale depths left out) and the
     spline residual."""
-    n = len(c.value)
-    n_off = int(round(c.qc.off_scale * n))  # off-scale depths are NULL, and counted apart
-    on_scale = n - n_off
-    missing = int(np.count_nonzero(np.isnan(c.value))) - n_off
-    coverage = 1.0 - missing / on_scale if on_scale else 0.0
-    qc = replace(c.qc, coverage=coverage, r2=None, mae=None)
+    n_off = int(round(c.qc.off_scale * len(c.value)))  # off_scale is the share of the depths
+    qc = replace(c.qc, coverage=own_coverage(c.value, n_off), r2=None, mae=None)
     return verdict(qc, gate)
 
 

@@ -57,6 +57,14 @@ def gaps(grid: npt.NDArray[np.float64], missing: npt.NDArray[np.bool_]) -> tuple
     return len(spans), float(max(b - a for a, b in spans) * step)
 
 
+def own_coverage(values: npt.NDArray[np.float64], n_off: int) -> float:
+    """Coverage of a curve without a reference: the share of its ``n_off``-free depths with
+    a value.  Off-scale depths are NULL in ``values`` and are left out, not counted as lost."""
+    on_scale = len(values) - n_off
+    missing = int(np.count_nonzero(np.isnan(values))) - n_off
+    return 1.0 - missing / on_scale if on_scale else 0.0
+
+
 def score(
     grid: npt.NDArray[np.float64],
     values: npt.NDArray[np.float64],

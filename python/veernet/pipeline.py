@@ -14,7 +14,7 @@ import numpy.typing as npt
 
 from ._core import BUILD_INFO
 from ._device import array_modules, gpu_usable, require_gpu, synchronize
-from .gate import CurveQC, FitGate, gaps, score, verdict
+from .gate import CurveQC, FitGate, gaps, own_coverage, score, verdict
 from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
 from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve, runs
@@ -471,8 +471,7 @@ def _curve(
     values = curve.value(np.clip(frac, lo, hi))
     values[off] = np.nan
     missing = np.isnan(values) & ~off
-    on_scale = int(np.count_nonzero(~off))
-    coverage = 1.0 - np.count_nonzero(missing) / on_scale if on_scale else 0.0
+    coverage = own_coverage(values, int(np.count_nonzero(off)))
     n_gaps, longest = gaps(grid, missing)
     qc = CurveQC(coverage, n_gaps, longest, fitted.residual_rms, fitted.outliers, mean_prob)
     qc.off_scale = float(np.mean(off)) if len(off) else 0.0
@@ -521,9 +520,8 @@ def _off_scale(frac: npt.NDArray[np.float64], edge: float) -> npt.NDArray[np.boo
     carried on over the gap's length, gets within ``edge`` of the edge.
     """
     with np.errstate(invalid="ignore"):
-        side = np.where(frac <= edge, -1, np.where(frac >= 1.0 - edge, 1, 0))
-    side[np.isnan(frac)] = 0
-    off = side != 0
+        pinned = (frac <= edge) | (frac >= 1.0 - edge)  # NaN: False
+    off = pinned.copy()
     # distance to the nearer edge, and which edge that is
     dist = np.minimum(frac, 1.0 - frac)
     nearer = np.where(frac < 0.5, -1, 1)
@@ -533,12 +531,13 @@ def _off_scale(frac: npt.NDArray[np.float64], edge: float) -> npt.NDArray[np.boo
             continue
         length = b - a
         ends = ((a - 1, a - 2), (b, b + 1))  # (end of the trace, its neighbour away from the gap)
-        if all(_heads_for_edge(dist, nearer, i, j, length, edge) for i, j in ends):
+        if all(_heads_for_edge(pinned, dist, nearer, i, j, length, edge) for i, j in ends):
             off[a:b] = True
     return off
 
 
 def _heads_for_edge(
+    pinned: npt.NDArray[np.bool_],
     dist: npt.NDArray[np.float64],
     nearer: npt.NDArray[np.int_],
     i: int,
@@ -546,9 +545,9 @@ def _heads_for_edge(
     length: int,
     edge: float,
 ) -> bool:
-    """Whether the trace at ``i``, beside a gap of ``length`` depths, is at its nearer edge
-    or, by its step from ``j``, reaches it within the gap."""
-    if dist[i] <= edge:
+    """Whether the trace at ``i``, beside a gap of ``length`` depths, is pinned at its
+    nearer edge or, by its step from ``j``, reaches it within the gap."""
+    if pinned[i]:
         return True
     if not (0 <= j < len(dist)) or np.isnan(dist[j]) or nearer[j] != nearer[i]:
         return False
