@@ -50,6 +50,10 @@ def test_device_arrays_fail_clearly_at_the_call_without_a_gpu():
         match="trace: (veernet was built without CUDA|CuPy is not installed|no usable CUDA device)",
     ):
         veernet.trace(FakeDeviceArray())
+    with pytest.raises(RuntimeError, match="trace: "):
+        veernet.trace_many([(FakeDeviceArray(), None)])
+    with pytest.raises(ValueError, match="mix NumPy and CuPy"):
+        veernet.trace_many([(FakeDeviceArray(), None), (np.zeros((2, 2), bool), None)])
 
 
 @needs_gpu
@@ -184,6 +188,12 @@ def test_gpu_trace_batch_of_rendered_tracks():
     for (c_gpu, p_gpu), (c_cpu, p_cpu) in zip(trace_gpu(jobs), expected, strict=True):
         np.testing.assert_array_equal(cp.asnumpy(p_gpu), p_cpu)
         np.testing.assert_allclose(cp.asnumpy(c_gpu), c_cpu, atol=1e-9, equal_nan=True)
+    # the dispatch sends device pairs to the GPU tracer, and refuses a mix
+    for (c_gpu, p_gpu), (c_cpu, p_cpu) in zip(veernet.trace_many(jobs), expected, strict=True):
+        np.testing.assert_array_equal(cp.asnumpy(p_gpu), p_cpu)
+        np.testing.assert_allclose(cp.asnumpy(c_gpu), c_cpu, atol=1e-9, equal_nan=True)
+    with pytest.raises(ValueError, match="mix NumPy and CuPy"):
+        veernet.trace_many([jobs[0], (cp.asnumpy(jobs[1][0]), None)])
 
 
 @needs_gpu

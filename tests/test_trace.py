@@ -188,6 +188,23 @@ def test_empty_and_degenerate_tracks():
     assert c[2] == 0 and np.isnan(c[[0, 1, 3, 4]]).all()
 
 
+def test_trace_many_is_trace_of_each_pair():
+    rng = np.random.default_rng(11)
+    jobs, expected = [], []
+    for rows, cols, with_prob in ((300, 40, True), (120, 90, False), (40, 5, True)):
+        mask, _ = curve_band_mask(rows, cols, rng, curves=2)
+        skel = veernet.thin(mask)
+        prob = rng.random((rows, cols), dtype=np.float32) if with_prob else None
+        jobs.append((skel, prob))
+        expected.append(veernet.trace(skel, prob, return_path=True))
+    got = veernet.trace_many(jobs)
+    assert len(got) == 3
+    for (c, p), (c_ref, p_ref) in zip(got, expected, strict=True):
+        np.testing.assert_array_equal(p, p_ref)
+        np.testing.assert_array_equal(c, c_ref)
+    assert veernet.trace_many([]) == []
+
+
 def test_trace_rejects_bad_input():
     with pytest.raises(ValueError, match="2-D"):
         veernet.trace(np.zeros(5, bool))

@@ -8,7 +8,7 @@ from ._core import BUILD_INFO as _BUILD_INFO
 from ._core import cuda_device_count as _cuda_device_count
 from .pipeline import CurveResult, Result, digitize
 from .thinning import thin
-from .tracing import TraceParams, trace
+from .tracing import TraceParams, trace, trace_many
 
 __version__: str = _BUILD_INFO["version"]
 
@@ -21,6 +21,7 @@ __all__ = [
     "digitize",
     "thin",
     "trace",
+    "trace_many",
 ]
 
 

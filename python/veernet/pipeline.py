@@ -21,7 +21,7 @@ from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve, runs
 from .scan import Scan, ScanError, load_scan
 from .segment import Segmenter, curve_ink, get_segmenter, segment_region
 from .thinning import thin
-from .tracing import TraceParams, trace
+from .tracing import TraceParams, trace_many
 
 #: A traced curve within this many pixels of a track edge (without a backup scale) is
 #: pinned there, off its scale: the paper does not record its value.
@@ -244,8 +244,9 @@ def digitize(
     for track in lay.tracks:
         c0 = max(0, int(math.floor(track.left)))
         c1 = min(n_cols, int(math.ceil(track.right)) + 1)
-        # Only the channels of this track's curves are kept: memory stays at one
-        # float32 map per curve per track, whatever the number of classes.
+        # Only the channels of this track's curves are kept: memory stays at two float32
+        # maps per curve of one track (its class probability and the probability it is
+        # traced on), whatever the number of classes and tracks.
         keep = [seg.classes.index(c.style) for c in track.curves]
         probs = segment_region(seg_img, (r0, r1), (c0, c1), seg, keep=keep, timings=timings)
         t = time.perf_counter()
@@ -262,30 +263,43 @@ def digitize(
             ]
         synchronize(xp)
         timings["ink"] += time.perf_counter() - t
+        t = time.perf_counter()
+        skeletons = [thin(e) for e in evidence]
+        synchronize(xp)
+        timings["thin"] += time.perf_counter() - t
+        # All curves of the track are traced at once: on the GPU one launch runs them side
+        # by side, and their paths come back together.
+        t = time.perf_counter()
+        inputs = [
+            _trace_input(track, curve, skeletons[i], trace_probability(d_probs, keep, i), c0)
+            for i, curve in enumerate(track.curves)
+        ]
+        traced = trace_many([(inp.skeleton, inp.prob) for inp in inputs], params)
+        paths = [_to_host(centre_path, cupy) for centre_path in traced]
+        timings["trace"] += time.perf_counter() - t
         for i, curve in enumerate(track.curves):
             results.append(
                 _curve(
                     track,
                     curve,
+                    inputs[i],
+                    paths[i][0],
+                    paths[i][1],
                     probs[i],
-                    trace_probability(d_probs, keep, i),
-                    masks[i],
-                    evidence[i],
+                    masks[i] if keep_masks else None,
                     c0,
                     rows,
                     row_depth,
                     grid,
                     max_gap,
-                    params,
                     rule,
                     ref,
                     timings,
-                    keep_masks,
                     allow_empty,
                     cupy,
                 )
             )
-        del probs, d_probs, masks, evidence
+        del probs, d_probs, masks, evidence, skeletons, inputs
     prov = {
         "SOURCE": Path(scan.source).name,
         "SHA256": scan.sha256 or "n/a (array input)",
@@ -373,68 +387,77 @@ def drop_vertical_runs(skeleton: Any, columns: npt.NDArray[np.intp], min_rows: i
     return skeleton
 
 
+@dataclass
+class _TraceInput:
+    """What one curve is traced on: its skeleton and trace probability (NumPy or CuPy),
+    for a curve with a backup scale its track's columns ``a : a + n`` of the region side
+    by side in ``copies`` copies (1 otherwise, with ``n`` the region's width)."""
+
+    skeleton: Any
+    prob: Any
+    a: int
+    n: int
+    copies: int
+
+
+def _trace_input(
+    track: Track, curve: CurveSpec, skeleton: Any, d_prob: Any, c0: int
+) -> _TraceInput:
+    """The skeleton and probability that ``curve`` is traced on (see :class:`_TraceInput`);
+    ``d_prob`` is its trace probability (:func:`trace_probability`)."""
+    if not curve.wrap:
+        return _TraceInput(skeleton, d_prob, 0, skeleton.shape[1], 1)
+    # A backup scale makes the track's columns cyclic: traced over copies of the track
+    # side by side, a curve that leaves one edge and comes back at the other is one
+    # continuous path, and the copy it is in counts its wraps.  Two copies serve a backup
+    # on one side, three both sides; no more, so that a wrong turn through a seam cannot
+    # stack up (measured: three copies for a one-sided backup gave the same median R² but
+    # a far worse tail).
+    xp = array_modules(skeleton)[0]
+    a = min(max(0, int(round(track.left)) - c0), skeleton.shape[1] - 1)
+    n = max(1, min(int(round(track.width)), skeleton.shape[1] - a))
+    copies = 3 if curve.wrap == "both" else 2
+    # The track's border lines run along its edges, where the copies meet: a path along
+    # them would cost nothing, though a curve with a backup scale crosses the edges
+    # instead of running along them.  Long vertical runs of skeleton there are dropped.
+    cols = c0 + a + np.arange(n)
+    edges = np.flatnonzero(
+        (cols - track.left < OFF_SCALE_EDGE_PX) | (track.right - cols < OFF_SCALE_EDGE_PX)
+    )
+    view = drop_vertical_runs(skeleton[:, a : a + n].copy(), edges, BORDER_LINE_ROWS)
+    return _TraceInput(
+        xp.tile(view, (1, copies)), xp.tile(d_prob[:, a : a + n], (1, copies)), a, n, copies
+    )
+
+
 def _curve(
     track: Track,
     curve: CurveSpec,
+    inp: _TraceInput,
+    centre_s: npt.NDArray[np.float64],
+    path_s: npt.NDArray[np.int32],
     prob: Any,
-    d_prob: Any,
     mask: Any,
-    evidence: Any,
     c0: int,
     rows: npt.NDArray[np.float64],
     row_depth: npt.NDArray[np.float64],
     grid: npt.NDArray[np.float64],
     max_gap: float,
-    params: TraceParams,
     rule: FitGate,
     ref: tuple[npt.NDArray[np.float64], dict[str, npt.NDArray[np.float64]]] | None,
     timings: dict[str, float],
-    keep_masks: bool = False,
     allow_empty: bool = False,
     cupy: Any = None,
 ) -> CurveResult:
-    """Trace, resample and judge one curve.  ``prob`` is its class probability,
-    ``d_prob`` the probability it is traced on (:func:`trace_probability`) where the
-    kernels run (NumPy or CuPy), ``mask`` the model's mask (kept with ``keep_masks``) and
-    ``evidence`` what is thinned and traced: the mask, extended along the ink.  ``prob``
-    lives where the segmenter left it (on the GPU for a device segmenter)."""
-    t = time.perf_counter()
-    xp = np if cupy is None else cupy
-    skeleton = thin(evidence)
-    if cupy is not None:
-        cupy.cuda.get_current_stream().synchronize()
-    timings["thin"] += time.perf_counter() - t
+    """Read, resample and judge one traced curve.  ``centre_s`` and ``path_s`` are what
+    the tracer found on ``inp`` (host arrays), ``prob`` the curve's class probability
+    (where the segmenter left it: on the GPU for a device segmenter) and ``mask`` its
+    class mask, kept with ``keep_masks`` (else None)."""
     t = time.perf_counter()
     if curve.wrap:
-        # A backup scale makes the track's columns cyclic: traced over copies of the track
-        # side by side, a curve that leaves one edge and comes back at the other is one
-        # continuous path, and the copy it is in counts its wraps.  Two copies serve a
-        # backup on one side, three both sides; no more, so that a wrong turn through a
-        # seam cannot stack up (measured: three copies for a one-sided backup gave the
-        # same median R² but a far worse tail).
-        a = min(max(0, int(round(track.left)) - c0), prob.shape[1] - 1)
-        n = max(1, min(int(round(track.width)), prob.shape[1] - a))
-        copies = 3 if curve.wrap == "both" else 2
-        # The track's border lines run along its edges, where the copies meet: a path
-        # along them would cost nothing, though a curve with a backup scale crosses the
-        # edges instead of running along them.  Long vertical runs of skeleton there are
-        # dropped.
-        cols = c0 + a + np.arange(n)
-        edges = np.flatnonzero(
-            (cols - track.left < OFF_SCALE_EDGE_PX) | (track.right - cols < OFF_SCALE_EDGE_PX)
-        )
-        view = drop_vertical_runs(skeleton[:, a : a + n].copy(), edges, BORDER_LINE_ROWS)
-        centre_s, path_s = _to_host(
-            trace(
-                xp.tile(view, (1, copies)),
-                xp.tile(d_prob[:, a : a + n], (1, copies)),
-                params,
-                return_path=True,
-            ),
-            cupy,
-        )
+        n = inp.n
         copy = np.floor(centre_s / n)
-        local = centre_s - copy * n + (c0 + a - track.left)  # drawn, from the left edge
+        local = centre_s - copy * n + (c0 + inp.a - track.left)  # drawn, from the left edge
         unwrapped = local + copy * track.width
         if np.any(~np.isnan(unwrapped)):
             # The copies are interchangeable; the backup scale says which is the main one:
@@ -444,14 +467,12 @@ def _curve(
             unwrapped -= np.floor(np.nanpercentile(unwrapped, q) / track.width) * track.width
         position = unwrapped
         columns = local + track.left  # image columns of the ink
-        found = ~np.isnan(centre_s)
-        path_cols = path_s % n + a
+        path_cols = path_s % n + inp.a
     else:
-        centre, path = _to_host(trace(skeleton, d_prob, params, return_path=True), cupy)
-        columns = centre + c0  # image columns
+        columns = centre_s + c0  # image columns
         position = columns - track.left
-        found = ~np.isnan(centre)
-        path_cols = path
+        path_cols = path_s
+    found = ~np.isnan(centre_s)
     pxp = array_modules(prob)[0]
     at = (pxp.asarray(np.flatnonzero(found)), pxp.asarray(path_cols[found]))
     mean_prob = float(prob[at].mean()) if found.any() else float("nan")
@@ -504,7 +525,7 @@ def _curve(
         values,
         qc,
         columns,
-        _to_host((mask,), cupy)[0] if keep_masks else None,
+        None if mask is None else _to_host((mask,), cupy)[0],
         c0,
     )
 

@@ -125,6 +125,23 @@ def trace(
     return (centre, path) if return_path else centre
 
 
+def trace_many(
+    jobs: list[tuple[Any, Any]], params: TraceParams | None = None
+) -> list[tuple[Any, Any]]:
+    """:func:`trace` of several (skeleton, prob) pairs: a list of (centre, path).
+
+    One dispatch by where the data lives: CuPy pairs run in one launch on the GPU
+    (:func:`trace_gpu`, side by side across the chip), NumPy pairs one after another on
+    the CPU.  The pairs may differ in size; ``prob`` may be None.
+    """
+    where = {on_device(a) for job in jobs for a in job if a is not None}
+    if len(where) > 1:
+        raise ValueError("trace_many: the pairs mix NumPy and CuPy arrays; keep them on one device")
+    if where == {True}:
+        return trace_gpu(jobs, params)
+    return [trace(s, p, params, return_path=True) for s, p in jobs]  # type: ignore[misc]
+
+
 def _host_inputs(
     skeleton: npt.ArrayLike, prob: npt.ArrayLike | None
 ) -> tuple[npt.NDArray[Any], npt.NDArray[np.float32] | None]:
