@@ -151,3 +151,38 @@ def test_averaged_model_has_the_mean_weights_of_its_sources(tmp_path):
     bad = [str(tmp_path / "y.onnx"), str(sources[0]), str(tmp_path / "bad.onnx")]
     assert main(["average-models", *bad]) == 2
     assert not (tmp_path / "x.onnx").exists() and not (tmp_path / "y.onnx").exists()
+
+
+def test_weight_averaging_exports_the_mean_of_its_snapshots(tmp_path):
+    from dataclasses import replace
+
+    from veernet.train import TrainConfig, build_model, load_onnx_weights, train
+
+    cfg = TrainConfig(
+        seed=8, tile=64, channels=(4, 8), steps=4, batch=2, logs_per_shard=1,
+        tiles_per_log=2, las_dir="nowhere", threads=1, swa_every=2, lr=1e-2,
+    )  # fmt: skip
+    # The same run stopped at step 2 holds the first snapshot as its last weights (the
+    # warm-up, the data and the seed are the same for the first two steps).
+    half = train(replace(cfg, steps=2), tmp_path / "half", device="cpu", log=lambda *_: None)
+    full = train(cfg, tmp_path / "full", device="cpu", log=lambda *_: None)
+    assert (half["swa_snapshots"], full["swa_snapshots"]) == (1, 2)
+
+    def weights(path):
+        model = build_model(cfg)
+        load_onnx_weights(model, cfg, path)  # checks torch against ONNX Runtime
+        return dict(model.named_parameters())
+
+    first = weights(tmp_path / "half" / "segmenter_last.onnx")
+    second = weights(tmp_path / "full" / "segmenter_last.onnx")
+    mean = weights(tmp_path / "full" / "segmenter.onnx")
+    moved = 0
+    for name, p in mean.items():
+        torch.testing.assert_close(p, (first[name] + second[name]) / 2, rtol=1e-4, atol=1e-5)
+        moved += int(not torch.allclose(first[name], second[name]))
+    assert moved > 0  # the snapshots differ, so the mean is not either of them
+    # without averaging: the one-cycle schedule and the last weights, as before
+    plain = train(replace(cfg, swa_every=0), tmp_path / "plain", device="cpu", log=lambda *_: None)
+    assert plain["swa_snapshots"] == 0 and not (tmp_path / "plain" / "segmenter_last.onnx").exists()
+    with pytest.raises(ValueError, match="swa_every"):
+        replace(cfg, swa_every=5)

@@ -60,6 +60,12 @@ class TrainConfig:
     #: An exported segmenter (ONNX, same architecture) whose weights start the training:
     #: fine-tuning continues a model instead of starting from random weights.
     init: str = ""
+    #: Stochastic weight averaging (Izmailov et al., 2018): with ``swa_every`` > 0 the
+    #: learning rate warms up over the first tenth of the steps and then stays at ``lr``,
+    #: and the weights every ``swa_every`` steps are averaged (``torch.optim.swa_utils``);
+    #: the average is what is exported (the last weights go to ``segmenter_last.onnx``).
+    #: 0: the one-cycle schedule, and the last weights are exported.
+    swa_every: int = 0
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -75,6 +81,8 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.loss not in LOSSES:
             raise ValueError(f"loss {self.loss!r} is not known (choose one of {', '.join(LOSSES)})")
+        if not 0 <= self.swa_every <= self.steps:
+            raise ValueError(f"swa_every must be in [0, steps], got {self.swa_every}")
 
     def digest(self) -> str:
         return hashlib.sha256(json.dumps(asdict(self), sort_keys=True).encode()).hexdigest()[:16]
@@ -276,9 +284,17 @@ def train(
         load_onnx_weights(model, cfg, cfg.init)
     model = model.to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
-    sched = torch.optim.lr_scheduler.OneCycleLR(
-        opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1
-    )
+    averaged = None
+    if cfg.swa_every:
+        warmup = max(1, cfg.steps // 10)
+        sched: Any = torch.optim.lr_scheduler.LambdaLR(
+            opt, lambda s: min(1.0, 0.1 + 0.9 * s / warmup)
+        )
+        averaged = torch.optim.swa_utils.AveragedModel(model)
+    else:
+        sched = torch.optim.lr_scheduler.OneCycleLR(
+            opt, max_lr=cfg.lr, total_steps=cfg.steps, pct_start=0.1
+        )
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
@@ -310,6 +326,8 @@ def train(
         loss.backward()
         opt.step()
         sched.step()
+        if averaged is not None and steps_done % cfg.swa_every == 0:
+            averaged.update_parameters(model)
         if step % 50 == 0 or step == cfg.steps - 1:
             history.append((step, float(loss.detach())))
             log(
@@ -318,6 +336,10 @@ def train(
     shards.close()
     seconds = time.perf_counter() - t0
     model.eval().cpu()
+    snapshots = 0 if averaged is None else int(averaged.n_averaged)
+    if averaged is not None and snapshots:
+        export_onnx(model, cfg, out / "segmenter_last.onnx")
+        model = averaged.module.eval().cpu()
     export_onnx(model, cfg, out / "segmenter.onnx")
     info = {
         "config": asdict(cfg),
@@ -329,6 +351,7 @@ def train(
         "history": history,
         "steps_done": steps_done,
         "parameters": sum(p.numel() for p in model.parameters()),
+        "swa_snapshots": snapshots,
     }
     if cfg.init:
         info["init_sha256"] = hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest()
