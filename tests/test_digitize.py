@@ -408,3 +408,29 @@ def test_trace_probability_gives_way_where_another_class_is_surer():
     # Alone in its track, or beside a curve of its own class, a curve keeps its probability.
     np.testing.assert_array_equal(trace_probability(probs[:1], [1], 0), own)
     np.testing.assert_array_equal(trace_probability(probs, [1, 1], 0), own)
+
+
+def test_dotted_curves_have_their_own_default_threshold(render_case):
+    from veernet.pipeline import CLASS_THRESHOLDS, DEFAULT_THRESHOLD
+
+    case = render_case(
+        "eastrock_lauren_P-135.las",
+        [("GR", 0.0, 150.0, "linear", "solid"), ("RHOB", 1.95, 2.95, "linear", "dotted")],
+        700.0,
+        730.0,
+        width=2.0,
+    )
+
+    def masks(**kw):
+        r = veernet.digitize(case.scan, case.layout, keep_masks=True, **kw)
+        return {c.spec.style: c.mask for c in r.curves}
+
+    default = masks()
+    single = masks(threshold=DEFAULT_THRESHOLD)
+    low = masks(threshold=CLASS_THRESHOLDS["dotted"])
+    assert CLASS_THRESHOLDS["dotted"] < DEFAULT_THRESHOLD
+    np.testing.assert_array_equal(default["solid"], single["solid"])
+    np.testing.assert_array_equal(default["dotted"], low["dotted"])
+    # the lower threshold adds pixels to the dotted mask and takes none away
+    assert (default["dotted"] & ~single["dotted"]).any()
+    assert not (single["dotted"] & ~default["dotted"]).any()

@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from .gate import CurveQC, FitGate, own_coverage, verdict
-from .pipeline import DEFAULT_THRESHOLD, INK_LINK_PX, digitize
+from .pipeline import INK_LINK_PX, digitize
 from .scan import SCAN_SUFFIXES
 
 
@@ -193,7 +193,7 @@ def _crossing_curves(result: Any, reference: Path) -> set[str]:
 
 
 def _evaluate_case(
-    args: tuple[Path, Path, Path, Any, FitGate | None, float, int | None],
+    args: tuple[Path, Path, Path, Any, FitGate | None, float | None, int | None],
 ) -> dict[str, Any]:
     from PIL import Image
 
@@ -280,7 +280,7 @@ def evaluate(
     segmenter: str = "auto",
     gate: FitGate | None = None,
     workers: int = 1,
-    threshold: float = DEFAULT_THRESHOLD,
+    threshold: float | None = None,
     ink_link: int | None = INK_LINK_PX,
 ) -> Evaluation:
     """Digitize every case in ``folder`` and collect both kinds of number.
