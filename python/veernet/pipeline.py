@@ -294,7 +294,6 @@ def digitize(
                     probs[i],
                     masks[i] if keep_masks else None,
                     c0,
-                    rows,
                     row_depth,
                     grid,
                     max_gap,
@@ -408,13 +407,12 @@ def drop_vertical_runs(skeleton: Any, columns: npt.NDArray[np.intp], min_rows: i
 class _TraceInput:
     """What one curve is traced on: its skeleton and trace probability (NumPy or CuPy),
     for a curve with a backup scale its track's columns ``a : a + n`` of the region side
-    by side in ``copies`` copies (1 otherwise, with ``n`` the region's width)."""
+    by side in copies (otherwise the region itself, with ``n`` its width)."""
 
     skeleton: Any
     prob: Any
     a: int
     n: int
-    copies: int
 
 
 def _trace_input(
@@ -423,7 +421,7 @@ def _trace_input(
     """The skeleton and probability that ``curve`` is traced on (see :class:`_TraceInput`);
     ``d_prob`` is its trace probability (:func:`trace_probability`)."""
     if not curve.wrap:
-        return _TraceInput(skeleton, d_prob, 0, skeleton.shape[1], 1)
+        return _TraceInput(skeleton, d_prob, 0, skeleton.shape[1])
     # A backup scale makes the track's columns cyclic: traced over copies of the track
     # side by side, a curve that leaves one edge and comes back at the other is one
     # continuous path, and the copy it is in counts its wraps.  Two copies serve a backup
@@ -442,9 +440,7 @@ def _trace_input(
         (cols - track.left < OFF_SCALE_EDGE_PX) | (track.right - cols < OFF_SCALE_EDGE_PX)
     )
     view = drop_vertical_runs(skeleton[:, a : a + n].copy(), edges, BORDER_LINE_ROWS)
-    return _TraceInput(
-        xp.tile(view, (1, copies)), xp.tile(d_prob[:, a : a + n], (1, copies)), a, n, copies
-    )
+    return _TraceInput(xp.tile(view, (1, copies)), xp.tile(d_prob[:, a : a + n], (1, copies)), a, n)
 
 
 def _curve(
@@ -456,7 +452,6 @@ def _curve(
     prob: Any,
     mask: Any,
     c0: int,
-    rows: npt.NDArray[np.float64],
     row_depth: npt.NDArray[np.float64],
     grid: npt.NDArray[np.float64],
     max_gap: float,
