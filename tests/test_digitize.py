@@ -395,6 +395,36 @@ def test_drop_vertical_runs_matches_a_run_by_run_reference():
         np.testing.assert_array_equal(drop_vertical_runs(skel.copy(), columns, min_rows), expected)
 
 
+def test_a_curve_inside_its_track_is_traced_on_its_ink_not_the_border():
+    """Where the model marks a track's border line as the curve as well (it draws curves
+    pinned there), a path along the border would skip every hole in the curve's own ink;
+    the border's long vertical runs are dropped before tracing, so the path stays on the
+    curve and its holes are short gaps."""
+    from veernet.layout import CurveSpec, Track
+    from veernet.pipeline import _trace_input
+    from veernet.tracing import TraceParams, trace
+
+    rows, c0 = 400, 50
+    track = Track("T1", 50.0, 150.0, (CurveSpec("GR", "API", "linear", 0.0, 150.0, "solid"),))
+    cols = c0 + np.arange(102)  # the region reaches one column past the right edge
+    skeleton = np.zeros((rows, len(cols)), np.uint8)
+    prob = np.zeros(skeleton.shape, np.float32)
+    curve = np.round(40 + 20 * np.sin(np.arange(rows) / 40)).astype(int)
+    ink = (np.arange(rows) % 30) < 18  # the model finds 18 rows of every 30
+    skeleton[np.flatnonzero(ink), curve[ink]] = 1
+    prob[np.flatnonzero(ink), curve[ink]] = 1.0
+    skeleton[:, 100] = 1  # the right border line, marked as the curve all along
+    prob[:, 100] = 0.6
+    params = TraceParams()
+    raw = trace(skeleton, prob, params)
+    assert np.mean(raw > 95) > 0.5  # the border's pull, without the drop
+    inp = _trace_input(track, track.curves[0], skeleton, prob, c0)
+    centre = trace(inp.skeleton, inp.prob, params)
+    np.testing.assert_array_equal(centre[ink], curve[ink])
+    assert np.isnan(centre[~ink]).all()  # holes stay holes, for the resampler to judge
+    assert skeleton[:, 100].all()  # the caller's skeleton is left as it was
+
+
 def test_trace_probability_gives_way_where_another_class_is_surer():
     from veernet.pipeline import trace_probability
 

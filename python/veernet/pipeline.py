@@ -47,9 +47,11 @@ INK_LINK_PX = 3
 #: The largest link distance accepted (pixels).
 MAX_INK_LINK_PX = 64
 
-#: A curve with a backup scale is traced over copies of its track side by side; straight
-#: vertical runs of skeleton this long (rows) within OFF_SCALE_EDGE_PX of the track's edges
-#: are its border lines, not the curve, and are dropped (measured on the tuning logs).
+#: Straight vertical runs of skeleton this long (rows) within OFF_SCALE_EDGE_PX of a track's
+#: edges are its border lines, not the curve, and are dropped before tracing (measured on
+#: the tuning logs): a curve inside its track is followed on its own ink even where the
+#: model also marks the border, and a stretch pinned along the border leaves a gap that
+#: the off-scale rule reads.
 BORDER_LINE_ROWS = 40
 
 __all__ = ["CurveResult", "EmptyTrackError", "LayoutError", "Result", "ScanError", "digitize"]
@@ -420,26 +422,31 @@ def _trace_input(
 ) -> _TraceInput:
     """The skeleton and probability that ``curve`` is traced on (see :class:`_TraceInput`);
     ``d_prob`` is its trace probability (:func:`trace_probability`)."""
+    xp = array_modules(skeleton)[0]
+    if curve.wrap:
+        a = min(max(0, int(round(track.left)) - c0), skeleton.shape[1] - 1)
+        n = max(1, min(int(round(track.width)), skeleton.shape[1] - a))
+    else:
+        a, n = 0, skeleton.shape[1]
+    # The track's border lines run along its edges.  A path along them costs little
+    # wherever the model marks them as the curve, though a curve inside the track does not
+    # run there, a curve pinned at the edge reads off scale either way, and a curve with a
+    # backup scale crosses the edges instead (where its copies meet).  Long vertical runs
+    # of skeleton there are dropped.
+    cols = c0 + a + np.arange(n)
+    edges = np.flatnonzero(
+        (cols - track.left < OFF_SCALE_EDGE_PX) | (track.right - cols < OFF_SCALE_EDGE_PX)
+    )
+    view = drop_vertical_runs(skeleton[:, a : a + n].copy(), edges, BORDER_LINE_ROWS)
     if not curve.wrap:
-        return _TraceInput(skeleton, d_prob, 0, skeleton.shape[1])
+        return _TraceInput(view, d_prob, a, n)
     # A backup scale makes the track's columns cyclic: traced over copies of the track
     # side by side, a curve that leaves one edge and comes back at the other is one
     # continuous path, and the copy it is in counts its wraps.  Two copies serve a backup
     # on one side, three both sides; no more, so that a wrong turn through a seam cannot
     # stack up (measured: three copies for a one-sided backup gave the same median R² but
     # a far worse tail).
-    xp = array_modules(skeleton)[0]
-    a = min(max(0, int(round(track.left)) - c0), skeleton.shape[1] - 1)
-    n = max(1, min(int(round(track.width)), skeleton.shape[1] - a))
     copies = 3 if curve.wrap == "both" else 2
-    # The track's border lines run along its edges, where the copies meet: a path along
-    # them would cost nothing, though a curve with a backup scale crosses the edges
-    # instead of running along them.  Long vertical runs of skeleton there are dropped.
-    cols = c0 + a + np.arange(n)
-    edges = np.flatnonzero(
-        (cols - track.left < OFF_SCALE_EDGE_PX) | (track.right - cols < OFF_SCALE_EDGE_PX)
-    )
-    view = drop_vertical_runs(skeleton[:, a : a + n].copy(), edges, BORDER_LINE_ROWS)
     return _TraceInput(xp.tile(view, (1, copies)), xp.tile(d_prob[:, a : a + n], (1, copies)), a, n)
 
 
