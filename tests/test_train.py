@@ -186,3 +186,42 @@ def test_weight_averaging_exports_the_mean_of_its_snapshots(tmp_path):
     assert plain["swa_snapshots"] == 0 and not (tmp_path / "plain" / "segmenter_last.onnx").exists()
     with pytest.raises(ValueError, match="swa_every"):
         replace(cfg, swa_every=5)
+
+
+def test_configs_keep_the_digest_their_models_record():
+    """An option added after a model was trained is left out of the digest at its default,
+    so each committed config still matches the digest in its model's metadata."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    import onnxruntime as ort
+
+    from veernet.train import LATER_OPTIONS, TrainConfig
+
+    engine = Path(__file__).resolve().parents[1] / "engine"
+    for step in (1, 2, 3, 4):
+        model = engine / f"segmenter_cpu_step{step}.onnx"
+        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+        recorded = session.get_modelmeta().custom_metadata_map["veernet.train_config_digest"]
+        assert TrainConfig.load(engine / f"finetune_cpu_step{step}.toml").digest() == recorded
+    base = TrainConfig()
+    for name, other in {"swa_every": 1, "crossing_tiles": 0.5}.items():
+        assert getattr(base, name) == LATER_OPTIONS[name]
+        assert replace(base, **{name: other}).digest() != base.digest()
+
+
+def test_crossing_tiles_are_centred_on_two_classes():
+    from conftest import LAS_DIR
+
+    from veernet.synth import generate
+    from veernet.train import _tiles_from_log
+
+    log = generate(200_007, las_dir=LAS_DIR)  # a training log whose curves cross
+    _, labels = _tiles_from_log(log, np.random.default_rng(1), 64, 16, crossing_tiles=1.0)
+    assert all((y.sum(axis=0) >= 2).any() for y in labels)
+    _, plain = _tiles_from_log(log, np.random.default_rng(1), 64, 16)
+    assert sum((y.sum(axis=0) >= 2).any() for y in plain) < 8
+    with pytest.raises(ValueError, match="crossing_tiles"):
+        from veernet.train import TrainConfig
+
+        TrainConfig(crossing_tiles=1.5)
