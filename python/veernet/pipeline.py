@@ -33,9 +33,10 @@ OFF_SCALE_EDGE_PX = 2.5
 #: median recovered R² stays level; 0.05 is the lowest value swept.
 DEFAULT_THRESHOLD = 0.05
 #: Classes whose mask starts at another probability (by default, when no threshold is
-#: given).  Dotted curves are the class the model is least sure of; with the shipped model
-#: (the weight average of the ninth session) 0.01 passes more of them without lowering the
-#: R² tail below the single threshold's (engine/MODEL_CARD.md, "Ninth session").
+#: given).  Dotted curves are the class the model is least sure of; with the ninth
+#: session's model (a weight average, continued in the tenth) 0.01 passed more of them
+#: without lowering the R² tail below the single threshold's (engine/MODEL_CARD.md, "Ninth
+#: session").
 CLASS_THRESHOLDS: dict[str, float] = {"dotted": 0.01}
 
 #: Where the model's mask of a curve has a hole, the ink that continues it still counts as
@@ -422,7 +423,6 @@ def _trace_input(
 ) -> _TraceInput:
     """The skeleton and probability that ``curve`` is traced on (see :class:`_TraceInput`);
     ``d_prob`` is its trace probability (:func:`trace_probability`)."""
-    xp = array_modules(skeleton)[0]
     if curve.wrap:
         a = min(max(0, int(round(track.left)) - c0), skeleton.shape[1] - 1)
         n = max(1, min(int(round(track.width)), skeleton.shape[1] - a))
@@ -447,6 +447,7 @@ def _trace_input(
     # stack up (measured: three copies for a one-sided backup gave the same median R² but
     # a far worse tail).
     copies = 3 if curve.wrap == "both" else 2
+    xp = array_modules(skeleton)[0]
     return _TraceInput(xp.tile(view, (1, copies)), xp.tile(d_prob[:, a : a + n], (1, copies)), a, n)
 
 
