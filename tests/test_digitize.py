@@ -134,7 +134,11 @@ def test_las_is_conformant_and_reads_back(render_case, tmp_path):
     las = lasio.read(str(out))
     depth = np.asarray(las.index)
     step = las.well["STEP"].value
-    assert step == pytest.approx(0.1524)
+    # 40 m drawn on about 1,500 rows: finer than the standard 0.1524 m step, so the step
+    # is two rows' depth rounded down to 1, 2 or 5 x 10^k.
+    scale = result.layout.depth
+    per_row = 40.0 / (scale.bottom_row - scale.top_row)
+    assert 0.025 <= per_row < 0.05 and step == pytest.approx(0.05)
     np.testing.assert_allclose(depth / step, np.round(depth / step), atol=1e-6)
     assert las.well["STRT"].value == pytest.approx(depth[0]) and las.well[
         "STOP"

@@ -4,7 +4,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.interpolate import make_smoothing_spline
 
-from veernet.resample import depth_grid, fit_curve, smoothing_spline
+from veernet.resample import DEFAULT_STEP, default_step, depth_grid, fit_curve, smoothing_spline
 
 
 def test_grid_is_multiples_of_the_step():
@@ -18,6 +18,26 @@ def test_grid_is_multiples_of_the_step():
 
 def _smooth_curve(depth):
     return 100 + 30 * np.sin(depth / 3.0)
+
+
+@pytest.mark.parametrize(
+    ("unit", "depth_per_row", "step"),
+    [
+        ("ft", 0.1, 0.2),  # 10 px/ft: two rows are 0.2 ft
+        ("ft", 0.04, 0.05),  # 25 px/ft: 0.08 ft rounds down to 0.05
+        ("ft", 0.05 * (1 - 1e-12), 0.1),  # 20 px/ft, as a scale's rounding leaves it
+        ("ft", 0.3, 0.5),  # coarser than the standard: the standard
+        ("ft", 2.0, 0.5),
+        ("m", 0.03, 0.05),
+        ("m", 0.07, 0.1),
+        ("m", 0.1, 0.1524),
+        ("m", 0.0, 0.1524),  # no resolution known: the standard
+    ],
+)
+def test_default_step_follows_the_scans_resolution(unit, depth_per_row, step):
+    got = default_step(unit, depth_per_row)
+    assert got == pytest.approx(step)
+    assert got <= DEFAULT_STEP[unit]
 
 
 def test_gaps_bridged_only_below_max_gap_and_no_extrapolation():

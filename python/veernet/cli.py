@@ -333,7 +333,10 @@ def main(argv: list[str] | None = None) -> int:
     d.add_argument("--segmenter", default="auto", choices=["auto", "onnx", "tensorrt", "classical"])
     d.add_argument("--device", default="auto", choices=["auto", "cpu", "gpu"])
     d.add_argument(
-        "--step", type=float, help="depth step (layout units; default 0.5 ft or 0.1524 m)"
+        "--step",
+        type=float,
+        help="depth step (layout units; default 0.5 ft or 0.1524 m, or finer on a scan that"
+        " resolves finer: two pixel rows' depth rounded down to 1, 2 or 5 x 10^k)",
     )
     d.add_argument("--max-gap", type=float, help="longest gap bridged (default 1 ft or 0.3 m)")
     d.add_argument("--page", type=int, default=0, help="page of a multi-page TIFF")

@@ -17,7 +17,7 @@ from ._device import array_modules, gpu_usable, require_gpu, synchronize
 from .gate import CurveQC, FitGate, gaps, own_coverage, score, verdict
 from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
-from .resample import DEFAULT_MAX_GAP, DEFAULT_STEP, depth_grid, fit_curve, runs
+from .resample import DEFAULT_MAX_GAP, default_step, depth_grid, fit_curve, runs
 from .scan import Scan, ScanError, load_scan
 from .segment import Segmenter, curve_ink, get_segmenter, segment_region
 from .thinning import thin
@@ -171,7 +171,10 @@ def digitize(
     device : "cpu", "gpu" (ink map, masks, thinning and tracing on the GPU through CuPy; the
         segmenter there too when it is TensorRT, else in ONNX Runtime on the CPU, its
         probabilities going up once per track), or "auto" (the GPU when one is usable)
-    step, max_gap : depth units of the layout; defaults 0.5 ft / 0.1524 m and 1 ft / 0.3 m
+    step : depth step of the output (layout units); default the standard 0.5 ft / 0.1524 m,
+        or finer where the scan resolves finer: two pixel rows' depth rounded down to 1, 2
+        or 5 x 10^k (:func:`veernet.resample.default_step`)
+    max_gap : longest gap bridged (layout units); default 1 ft / 0.3 m
     page : page of a multi-page TIFF
     reference : a LAS file of the true curves, to score each curve (R², MAE)
     gate : the acceptance rule
@@ -219,7 +222,6 @@ def digitize(
         n_rows, n_cols, separates_styles=seg.separates_styles or not one_class_per_track
     )
     unit = lay.depth.unit
-    step = DEFAULT_STEP[unit] if step is None else step
     max_gap = DEFAULT_MAX_GAP[unit] if max_gap is None else max_gap
     if ink_link is not None and not 0 <= ink_link <= MAX_INK_LINK_PX:
         raise ValueError(
@@ -227,7 +229,7 @@ def digitize(
         )
     if threshold is not None and not 0.0 < threshold < 1.0:
         raise ValueError(f"threshold must be in (0, 1), got {threshold}")
-    if not (step > 0 and math.isfinite(step)):
+    if step is not None and not (step > 0 and math.isfinite(step)):
         raise ValueError(f"step must be positive, got {step}")
     rule = gate or FitGate()
     params = trace_params or TraceParams()
@@ -236,6 +238,8 @@ def digitize(
     r1 = min(n_rows, int(math.ceil(lay.depth.bottom_row)) + 1)
     rows = np.arange(r0, r1, dtype=np.float64)
     row_depth = lay.depth.depth(rows)
+    if step is None:
+        step = default_step(unit, float(np.median(np.diff(row_depth))) if len(rows) > 1 else 0.0)
     grid = depth_grid(float(row_depth[0]), float(row_depth[-1]), step)
 
     ref = _read_reference(reference) if reference is not None else None

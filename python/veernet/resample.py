@@ -24,6 +24,8 @@ from scipy.linalg import solveh_banded
 #: Defaults by depth unit: step and longest bridged gap.
 DEFAULT_STEP = {"ft": 0.5, "m": 0.1524}
 DEFAULT_MAX_GAP = {"ft": 1.0, "m": 0.3}
+#: Pixel rows per depth step at most, where a scan resolves finer than the standard step.
+ROWS_PER_STEP = 2.0
 
 
 @dataclass
@@ -33,6 +35,23 @@ class Fitted:
     column: npt.NDArray[np.float64]
     residual_rms: float  # pixels, over all traced points (outliers included)
     outliers: int  # points rejected by the MAD test
+
+
+def default_step(unit: str, depth_per_row: float) -> float:
+    """The depth step of a curve read off a scan when the caller names none.
+
+    The standard step (0.5 ft, 0.1524 m), or finer where the scan resolves finer detail:
+    the depth of ``ROWS_PER_STEP`` pixel rows rounded down to 1, 2 or 5 times a power of
+    ten, so that the LAS keeps what the paper shows (a 0.5-ft step on a 10-px/ft scan
+    drops detail the trace holds).
+    """
+    standard = DEFAULT_STEP[unit]
+    span = ROWS_PER_STEP * abs(depth_per_row)
+    if not (math.isfinite(span) and span > 0) or span >= standard:
+        return standard
+    power = 10.0 ** math.floor(math.log10(span) + 1e-9)  # 0.1 - 1 ulp is still 0.1
+    mantissa = max(m for m in (1.0, 2.0, 5.0) if m * power <= span * (1 + 1e-9))
+    return round(mantissa * power, 12)
 
 
 def depth_grid(top: float, bottom: float, step: float) -> npt.NDArray[np.float64]:
