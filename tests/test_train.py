@@ -204,6 +204,11 @@ def test_configs_keep_the_digest_their_models_record():
         session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
         recorded = session.get_modelmeta().custom_metadata_map["veernet.train_config_digest"]
         assert TrainConfig.load(engine / f"finetune_cpu_step{step}.toml").digest() == recorded
+    shipped = ort.InferenceSession(
+        str(engine / "segmenter.onnx"), providers=["CPUExecutionProvider"]
+    )
+    recorded = shipped.get_modelmeta().custom_metadata_map["veernet.train_config_digest"]
+    assert TrainConfig.load(engine / "finetune_cpu_cross2.toml").digest() == recorded
     base = TrainConfig()
     for name, other in {"swa_every": 1, "crossing_tiles": 0.5}.items():
         assert getattr(base, name) == LATER_OPTIONS[name]
