@@ -199,16 +199,12 @@ def test_configs_keep_the_digest_their_models_record():
     from veernet.train import LATER_OPTIONS, TrainConfig
 
     engine = Path(__file__).resolve().parents[1] / "engine"
-    for step in (1, 2, 3, 4):
-        model = engine / f"segmenter_cpu_step{step}.onnx"
-        session = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    pairs = [(f"segmenter_cpu_step{n}.onnx", f"finetune_cpu_step{n}.toml") for n in (1, 2, 3, 4)]
+    pairs.append(("segmenter.onnx", "finetune_cpu_cross2.toml"))  # the shipped model
+    for model, config in pairs:
+        session = ort.InferenceSession(str(engine / model), providers=["CPUExecutionProvider"])
         recorded = session.get_modelmeta().custom_metadata_map["veernet.train_config_digest"]
-        assert TrainConfig.load(engine / f"finetune_cpu_step{step}.toml").digest() == recorded
-    shipped = ort.InferenceSession(
-        str(engine / "segmenter.onnx"), providers=["CPUExecutionProvider"]
-    )
-    recorded = shipped.get_modelmeta().custom_metadata_map["veernet.train_config_digest"]
-    assert TrainConfig.load(engine / "finetune_cpu_cross2.toml").digest() == recorded
+        assert TrainConfig.load(engine / config).digest() == recorded, model
     base = TrainConfig()
     for name, other in {"swa_every": 1, "crossing_tiles": 0.5}.items():
         assert getattr(base, name) == LATER_OPTIONS[name]

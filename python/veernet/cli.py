@@ -344,7 +344,8 @@ def main(argv: list[str] | None = None) -> int:
         "--threshold",
         type=float,
         default=None,
-        help="mask probability threshold for every class (default 0.05, dashed curves 0.02, dotted 0.01)",
+        help="mask probability threshold for every class (default 0.05, dashed curves 0.02,"
+        " dotted 0.01)",
     )
     _ink_link_argument(d)
     d.add_argument("--min-r2", type=float, default=0.85)
