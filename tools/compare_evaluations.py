@@ -11,11 +11,9 @@ checked on the validation logs (engine/MODEL_CARD.md).
 
 import argparse
 import json
-import math
 from pathlib import Path
 
-import numpy as np
-
+from veernet.evaluate import Evaluation, curve_r2
 from veernet.gate import FitGate
 
 STYLES = ("solid", "dashed", "dotted")
@@ -25,27 +23,25 @@ def load(path: Path) -> dict[tuple[str, str], dict]:
     return {(c["case"], c["mnemonic"]): c for c in json.loads(path.read_text())["curves"]}
 
 
-def r2_of(c: dict) -> float:
-    """R² as the summary counts it: a curve without any value scores -inf."""
-    r = c["r2"]
-    return -math.inf if r is None or (isinstance(r, float) and math.isnan(r)) else float(r)
-
-
 def totals(curves: dict[tuple[str, str], dict]) -> str:
+    """The run's totals as `veernet eval` counts them, and its reviews by reason."""
     gate = FitGate()
     cs = list(curves.values())
-    r2 = np.array([r2_of(c) for c in cs])
-    ok = np.array([c["status"] == "accept" for c in cs])
-    cov = np.array([c["coverage"] if c["coverage"] is not None else 0.0 for c in cs])
-    cov_bad, r2_bad = cov < gate.min_coverage, ~(r2 >= gate.min_r2)
-    style = np.array([c.get("style", "") for c in cs])
+    s = Evaluation(curves=cs).summary()
+    cov_bad = [c["coverage"] is None or c["coverage"] < gate.min_coverage for c in cs]
+    r2_bad = [not curve_r2(c) >= gate.min_r2 for c in cs]
+    reviews = [
+        sum(a and not b for a, b in zip(cov_bad, r2_bad, strict=True)),
+        sum(b and not a for a, b in zip(cov_bad, r2_bad, strict=True)),
+        sum(a and b for a, b in zip(cov_bad, r2_bad, strict=True)),
+    ]
     by_style = " / ".join(
-        f"{100 * ok[style == s].mean():.1f}" if (style == s).any() else "-" for s in STYLES
+        f"{100 * s['pass_rate_by_style'][k]:.1f}" if k in s["pass_rate_by_style"] else "-"
+        for k in STYLES
     )
     return (
-        f"{len(cs)} curves, pass {100 * ok.mean():.1f} %, R² 10th pct {np.percentile(r2, 10):.3f}, "
-        f"median {np.median(r2):.4f}, reviews coverage/R²/both "
-        f"{int((cov_bad & ~r2_bad).sum())}/{int((r2_bad & ~cov_bad).sum())}/{int((cov_bad & r2_bad).sum())}, "
+        f"{len(cs)} curves, pass {100 * s['pass_rate']:.1f} %, R² 10th pct {s['r2_p10']:.3f}, "
+        f"median {s['r2_median']:.4f}, reviews coverage/R²/both {'/'.join(map(str, reviews))}, "
         f"pass {'/'.join(STYLES)} {by_style} %"
     )
 
@@ -73,8 +69,8 @@ def main() -> None:
                 for k in keys:
                     a, b = first[k], run[k]
                     print(
-                        f"  {tag:4s} {k[0]} {k[1]} {a.get('style', '')}: R² {r2_of(a):.3f} -> "
-                        f"{r2_of(b):.3f}, coverage {a['coverage']:.3f} -> {b['coverage']:.3f}"
+                        f"  {tag:4s} {k[0]} {k[1]} {a.get('style', '')}: R² {curve_r2(a):.3f} -> "
+                        f"{curve_r2(b):.3f}, coverage {a['coverage']:.3f} -> {b['coverage']:.3f}"
                     )
 
 

@@ -24,6 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
+from veernet.evaluate import curve_r2
 from veernet.gate import FitGate
 from veernet.pipeline import _read_reference, digitize
 
@@ -77,7 +78,7 @@ def main() -> None:
     gate = FitGate()
     failing = collections.defaultdict(set)
     for c in json.loads(args.run.read_text())["curves"]:
-        if not (c["r2"] is not None and c["r2"] >= gate.min_r2):
+        if not curve_r2(c) >= gate.min_r2:
             failing[c["case"].removesuffix(".png")].add(c["mnemonic"])
     rows, by_group = [], collections.Counter()
     totals = collections.Counter()

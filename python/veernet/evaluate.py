@@ -45,6 +45,13 @@ class MaskCounts:
         return {"precision": precision, "recall": recall, "iou": iou, "f1": f1}
 
 
+def curve_r2(c: dict[str, Any]) -> float:
+    """R² of one evaluated curve as the totals count it: a curve without any value scores
+    -inf, so it counts against the percentiles and the pass rate rather than dropping out."""
+    r = c["r2"]
+    return -math.inf if r is None or not math.isfinite(r) else float(r)
+
+
 @dataclass
 class Evaluation:
     cases: int = 0
@@ -53,20 +60,15 @@ class Evaluation:
     masks: dict[str, MaskCounts] = field(default_factory=lambda: defaultdict(MaskCounts))
 
     def summary(self) -> dict[str, Any]:
-        """Totals.  A curve without any value scores R² = -inf (it counts against the
-        percentiles and the pass rate rather than dropping out of them)."""
-
-        def r2_of(c: dict[str, Any]) -> float:
-            r = c["r2"]
-            return -math.inf if r is None or not math.isfinite(r) else float(r)
+        """Totals.  A curve without any value scores R² = -inf (:func:`curve_r2`)."""
 
         def finite(v: float) -> float | None:
             return float(v) if math.isfinite(v) else None
 
-        r2 = np.array([r2_of(c) for c in self.curves], dtype=float)
+        r2 = np.array([curve_r2(c) for c in self.curves], dtype=float)
         by_style: dict[str, list[float]] = defaultdict(list)
         for c in self.curves:
-            by_style[c["style"]].append(r2_of(c))
+            by_style[c["style"]].append(curve_r2(c))
         maes = [c["mae"] for c in self.curves if c["mae"] is not None and math.isfinite(c["mae"])]
         return {
             "cases": self.cases,
@@ -91,7 +93,9 @@ class Evaluation:
             "crossing": {
                 label: {
                     "curves": len(sel),
-                    "r2_median": finite(float(np.median([r2_of(c) for c in sel]))) if sel else None,
+                    "r2_median": finite(float(np.median([curve_r2(c) for c in sel])))
+                    if sel
+                    else None,
                     "pass_rate": float(np.mean([c["status"] == "accept" for c in sel]))
                     if sel
                     else None,
