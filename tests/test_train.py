@@ -205,8 +205,8 @@ def test_configs_keep_the_digest_their_models_record():
         session = ort.InferenceSession(str(engine / model), providers=["CPUExecutionProvider"])
         recorded = session.get_modelmeta().custom_metadata_map["veernet.train_config_digest"]
         assert TrainConfig.load(engine / config).digest() == recorded, model
-    base = TrainConfig()
-    for name, other in {"swa_every": 1, "crossing_tiles": 0.5}.items():
+    base = TrainConfig(init="model.onnx")
+    for name, other in {"swa_every": 1, "crossing_tiles": 0.5, "miss_tiles": 0.5}.items():
         assert getattr(base, name) == LATER_OPTIONS[name]
         assert replace(base, **{name: other}).digest() != base.digest()
 
@@ -226,3 +226,47 @@ def test_crossing_tiles_are_centred_on_two_classes():
         from veernet.train import TrainConfig
 
         TrainConfig(crossing_tiles=1.5)
+
+
+def test_miss_tiles_are_centred_on_the_holes_of_the_init_model():
+    """The hard-example tiles sit on path pixels the init model leaves out of its masks,
+    and they are exactly the pixels below the pipeline's thresholds."""
+    from conftest import LAS_DIR
+
+    from veernet.pipeline import CLASS_THRESHOLDS, DEFAULT_THRESHOLD
+    from veernet.segment import OnnxSegmenter, default_model_path, segment_region
+    from veernet.synth import generate
+    from veernet.train import TrainConfig, _missed_path, _tiles_from_log
+
+    log = generate(200_007, las_dir=LAS_DIR)
+    cfg = TrainConfig(init=str(default_model_path()), miss_tiles=1.0, threads=1)
+    misses = _missed_path(log, cfg)
+    assert len(misses) > 0
+    # the reference: every class over the whole log, thresholded pixel by pixel
+    seg = OnnxSegmenter(threads=1)
+    h, w = log.image.shape
+    probs = segment_region(log.image, (0, h), (0, w), seg)
+    expected = np.zeros((h, w), bool)
+    for style, path in log.paths.items():
+        p = probs[seg.classes.index(style)][: path.shape[0], : path.shape[1]]
+        below = p < CLASS_THRESHOLDS.get(style, DEFAULT_THRESHOLD)
+        expected[: path.shape[0], : path.shape[1]] |= path.astype(bool) & below
+    assert np.array_equal(np.argwhere(expected), misses)
+    # with one missed pixel, every tile is a window of the log that holds it
+    pr, pc = misses[len(misses) // 2]
+    tiles, _ = _tiles_from_log(
+        log, np.random.default_rng(1), 64, 8, misses=misses[[len(misses) // 2]], miss_tiles=1.0
+    )
+    h, w = log.image.shape
+    holding = [
+        log.image[r : r + 64, c : c + 64]
+        for r in range(max(0, pr - 63), min(pr, h - 64) + 1)
+        for c in range(max(0, pc - 63), min(pc, w - 64) + 1)
+    ]
+    for x in tiles[:, 0]:
+        tile = np.round(x * 255).astype(np.uint8)
+        assert any(np.array_equal(tile, win) for win in holding)
+    with pytest.raises(ValueError, match="miss_tiles needs an init model"):
+        TrainConfig(miss_tiles=0.3)
+    with pytest.raises(ValueError, match="miss_tiles"):
+        TrainConfig(init="m.onnx", miss_tiles=1.5)

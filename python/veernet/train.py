@@ -9,6 +9,7 @@ seed and the committed config (bit-exact on the same machine and library version
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import itertools
 import json
@@ -41,7 +42,7 @@ LOSSES = ("tversky", "tversky_tile", "dice", "ce")
 #: Options added after models were trained and exported with the configs in engine/, with
 #: their defaults.  At its default such an option is left out of the digest, so that a config
 #: written before it existed keeps the digest its model's metadata records.
-LATER_OPTIONS: dict[str, object] = {"swa_every": 0, "crossing_tiles": 0.0}
+LATER_OPTIONS: dict[str, object] = {"swa_every": 0, "crossing_tiles": 0.0, "miss_tiles": 0.0}
 
 
 @dataclass
@@ -76,6 +77,11 @@ class TrainConfig:
     #: two classes (where the class of a shared stroke is decided).  The other tiles are
     #: centred on a curve's path (80 %) or anywhere (20 %), as without it.
     crossing_tiles: float = 0.0
+    #: Share of each log's tiles centred on a pixel of a curve's path that the ``init``
+    #: model misses (its probability for the curve's class below the pipeline's mask
+    #: threshold): the holes in the mask, where coverage is lost.  The other tiles are
+    #: drawn as without it.  Needs ``init``; the model is run over each training log once.
+    miss_tiles: float = 0.0
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -95,6 +101,10 @@ class TrainConfig:
             raise ValueError(f"swa_every must be in [0, steps], got {self.swa_every}")
         if not 0.0 <= self.crossing_tiles <= 1.0:
             raise ValueError(f"crossing_tiles must be in [0, 1], got {self.crossing_tiles}")
+        if not 0.0 <= self.miss_tiles <= 1.0:
+            raise ValueError(f"miss_tiles must be in [0, 1], got {self.miss_tiles}")
+        if self.miss_tiles and not self.init:
+            raise ValueError("miss_tiles needs an init model, whose holes it samples")
 
     def digest(self) -> str:
         values = {
@@ -170,9 +180,16 @@ def build_model(cfg: TrainConfig) -> Any:
 
 
 def _tiles_from_log(
-    log: Any, rng: np.random.Generator, tile: int, n: int, crossing_tiles: float = 0.0
+    log: Any,
+    rng: np.random.Generator,
+    tile: int,
+    n: int,
+    crossing_tiles: float = 0.0,
+    misses: npt.NDArray[np.intp] | None = None,
+    miss_tiles: float = 0.0,
 ) -> tuple[npt.NDArray[np.float32], npt.NDArray[np.float32]]:
-    """``n`` tiles of ``log`` and their labels (see ``TrainConfig.crossing_tiles``)."""
+    """``n`` tiles of ``log`` and their labels (see ``TrainConfig.crossing_tiles``; with
+    ``miss_tiles``, that share is centred on the (row, col) pixels of ``misses``)."""
     img = log.image
     h, w = img.shape
     labels = np.zeros((len(CLASSES) - 1, h, w), np.float32)
@@ -186,7 +203,11 @@ def _tiles_from_log(
     crossings = np.argwhere(labels.sum(axis=0) >= 2) if crossing_tiles else ink[:0]
     for _ in range(n):
         centres = None
-        if len(crossings) and rng.random() < crossing_tiles:
+        # Drawn only with miss_tiles, so that older configs get their tiles.
+        u = rng.random() if miss_tiles else 1.0
+        if misses is not None and len(misses) and u < miss_tiles:
+            centres = misses
+        elif len(crossings) and rng.random() < crossing_tiles:
             centres = crossings
         elif len(ink) and rng.random() < 0.8:
             centres = ink
@@ -221,10 +242,43 @@ def make_shard(
             raise ValueError("training would reach the validation seeds")
         las_dir = cfg.las_dir if Path(cfg.las_dir).is_dir() else None
         log = generate(seed, las_dir=las_dir)
-        x, y = _tiles_from_log(log, rng, cfg.tile, cfg.tiles_per_log, cfg.crossing_tiles)
+        misses = _missed_path(log, cfg) if cfg.miss_tiles else None
+        x, y = _tiles_from_log(
+            log, rng, cfg.tile, cfg.tiles_per_log, cfg.crossing_tiles, misses, cfg.miss_tiles
+        )
         xs.append(x)
         ys.append(y)
     return np.concatenate(xs), np.concatenate(ys)
+
+
+@functools.lru_cache(maxsize=1)
+def _mining_segmenter(path: str, threads: int) -> Any:
+    from .segment import OnnxSegmenter
+
+    return OnnxSegmenter(path, threads=threads)
+
+
+def _missed_path(log: Any, cfg: TrainConfig) -> npt.NDArray[np.intp]:
+    """(row, col) of the path pixels of ``log`` that the ``init`` model leaves out of its
+    masks at the pipeline's thresholds (see ``TrainConfig.miss_tiles``)."""
+    from .pipeline import CLASS_THRESHOLDS, DEFAULT_THRESHOLD
+    from .segment import segment_region
+
+    seg = _mining_segmenter(cfg.init, cfg.threads)
+    h, w = log.image.shape
+    styles = [s for s in CLASSES[1:] if s in log.paths]
+    if not styles:
+        return np.zeros((0, 2), np.intp)
+    keep = [seg.classes.index(s) for s in styles]
+    probs = segment_region(log.image, (0, h), (0, w), seg, keep=keep)
+    missed = np.zeros((h, w), bool)
+    for i, style in enumerate(styles):
+        path = log.paths[style][:h, :w]
+        below = probs[i, : path.shape[0], : path.shape[1]] < CLASS_THRESHOLDS.get(
+            style, DEFAULT_THRESHOLD
+        )
+        missed[: path.shape[0], : path.shape[1]] |= path.astype(bool) & below
+    return np.argwhere(missed)
 
 
 def _shard_job(
