@@ -257,7 +257,6 @@ def test_miss_tiles_are_centred_on_the_holes_of_the_init_model():
     tiles, _ = _tiles_from_log(
         log, np.random.default_rng(1), 64, 8, misses=misses[[len(misses) // 2]], miss_tiles=1.0
     )
-    h, w = log.image.shape
     holding = [
         log.image[r : r + 64, c : c + 64]
         for r in range(max(0, pr - 63), min(pr, h - 64) + 1)

@@ -335,13 +335,16 @@ def digitize(
     )
 
 
+def class_threshold(style: str) -> float:
+    """The probability from which a pixel joins the mask of a curve of class ``style`` when
+    no threshold is given: DEFAULT_THRESHOLD, or the class's own in CLASS_THRESHOLDS."""
+    return CLASS_THRESHOLDS.get(style, DEFAULT_THRESHOLD)
+
+
 def _thresholds(track: Track, threshold: float | None) -> npt.NDArray[np.float32]:
     """The mask threshold of each curve of ``track`` (see ``digitize``'s ``threshold``)."""
     return np.array(
-        [
-            CLASS_THRESHOLDS.get(c.style, DEFAULT_THRESHOLD) if threshold is None else threshold
-            for c in track.curves
-        ],
+        [class_threshold(c.style) if threshold is None else threshold for c in track.curves],
         np.float32,
     )
 

@@ -261,7 +261,7 @@ def _mining_segmenter(path: str, threads: int) -> Any:
 def _missed_path(log: Any, cfg: TrainConfig) -> npt.NDArray[np.intp]:
     """(row, col) of the path pixels of ``log`` that the ``init`` model leaves out of its
     masks at the pipeline's thresholds (see ``TrainConfig.miss_tiles``)."""
-    from .pipeline import CLASS_THRESHOLDS, DEFAULT_THRESHOLD
+    from .pipeline import class_threshold
     from .segment import segment_region
 
     seg = _mining_segmenter(cfg.init, cfg.threads)
@@ -274,9 +274,7 @@ def _missed_path(log: Any, cfg: TrainConfig) -> npt.NDArray[np.intp]:
     missed = np.zeros((h, w), bool)
     for i, style in enumerate(styles):
         path = log.paths[style][:h, :w]
-        below = probs[i, : path.shape[0], : path.shape[1]] < CLASS_THRESHOLDS.get(
-            style, DEFAULT_THRESHOLD
-        )
+        below = probs[i, : path.shape[0], : path.shape[1]] < class_threshold(style)
         missed[: path.shape[0], : path.shape[1]] |= path.astype(bool) & below
     return np.argwhere(missed)
 
