@@ -42,7 +42,7 @@ if [ "${VEERNET_TRAIN:-0}" = "1" ]; then
 fi
 
 stamp "smoke: one mask thinned and one track traced on the GPU, against the CPU"
-(cd /tmp && PYTHONUNBUFFERED=1 timeout 90 $PY "$REPO/bench/gpu_smoke.py" 2>&1 | tee "$OUT/smoke.txt")
+(cd /tmp && PYTHONUNBUFFERED=1 timeout 90 $PY "$REPO/bench/gpu_smoke.py" "$OUT" 2>&1 | tee "$OUT/smoke.txt")
 
 stamp "GPU tests"
 PYTHONUNBUFFERED=1 timeout 240 $PY -m pytest -q -p no:cacheprovider --timeout=120 -rfE --durations=8 \
