@@ -69,19 +69,10 @@ class TorchDeviceSegmenter:
 def segmenter_rate(seg: TorchDeviceSegmenter, batch: int, repeat: int) -> float:
     """Mpx/s of the stand-in alone on ``batch`` random tiles (CUDA events, median)."""
     import cupy as cp
+    from bench_gpu import gpu_median
 
     tiles = cp.random.random((batch, 1, seg.tile, seg.tile), dtype=cp.float32)
-    seg.predict(tiles)
-    cp.cuda.Device().synchronize()
-    times = []
-    for _ in range(repeat):
-        a, b = cp.cuda.Event(), cp.cuda.Event()
-        a.record()
-        seg.predict(tiles)
-        b.record()
-        b.synchronize()
-        times.append(cp.cuda.get_elapsed_time(a, b) / 1e3)
-    return tiles.size / float(np.median(times)) / 1e6
+    return tiles.size / gpu_median(cp, lambda: seg.predict(tiles), repeat) / 1e6
 
 
 def run(img, layout, segmenter, device: str, repeat: int, out: Path, warm: bool = True):  # type: ignore[no-untyped-def]
