@@ -21,7 +21,7 @@ from veernet.thinning import thin_gpu, thin_tiled_cpu
 from veernet.tracing import trace_gpu
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
-from reference import random_mask, random_trace_case
+from reference import random_mask, random_scheduled_trace_case, random_thin_schedule
 
 out = Path(sys.argv[1] if len(sys.argv) > 1 else ".")
 mask, _ = curve_band_mask(3000, 300, np.random.default_rng(1), curves=2)
@@ -39,8 +39,7 @@ rng = np.random.default_rng()
 bad = 0
 for _ in range(60):
     m = random_mask(rng, 400, 0.6, 5)
-    steps = 2 * int(rng.integers(1, 9))
-    schedule = (int(rng.integers(steps, steps + 40)), int(rng.integers(1, 9)), steps)
+    schedule = random_thin_schedule(rng)
     expected = thin_tiled_cpu(m, schedule=schedule)[0]
     got = cp.asnumpy(thin_gpu(cp.asarray(m), schedule=schedule))
     if not np.array_equal(got, expected):
@@ -53,10 +52,7 @@ print(f"random masks, random schedules: {bad} of 60 thin differently", flush=Tru
 
 bad = 0
 for _ in range(60):
-    rows = int(rng.integers(1, 400))
-    cols = int(rng.choice([1, 7, 33, 129, 513, 2048]))
-    schedule = (int(rng.integers(1, 50)), int(rng.integers(0, 80)))
-    skel, prob, params = random_trace_case(rng, rows, cols)
+    skel, prob, params, schedule = random_scheduled_trace_case(rng)
     _, p_cpu = veernet.trace(skel, prob, params, return_path=True)
     ((_, p_gpu),) = trace_gpu(
         [(cp.asarray(skel), None if prob is None else cp.asarray(prob))], params, schedule=schedule

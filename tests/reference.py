@@ -146,6 +146,23 @@ def random_trace_case(rng: np.random.Generator, rows: int, cols: int):
     return skel, prob, params
 
 
+def random_scheduled_trace_case(rng: np.random.Generator):
+    """A random tracing problem (skeleton, prob, params) and a random schedule of the GPU
+    tracer (chunk rows, warm-up rows), down to 1-row chunks and no warm-up, so that many
+    chunks fail their check and run again."""
+    rows = int(rng.integers(1, 400))
+    cols = int(rng.choice([1, 7, 33, 129, 513, 2048]))
+    schedule = (int(rng.integers(1, 50)), int(rng.integers(0, 80)))
+    return (*random_trace_case(rng, rows, cols), schedule)
+
+
+def random_thin_schedule(rng: np.random.Generator) -> tuple[int, int, int]:
+    """A random schedule of the GPU thinning (tile rows, tile words, sub-iterations per
+    round), down to tiles of one word and rounds of two sub-iterations."""
+    steps = 2 * int(rng.integers(1, 9))
+    return (int(rng.integers(steps, steps + 40)), int(rng.integers(1, 9)), steps)
+
+
 def random_mask(rng, max_side: int, dilate_share: float, max_iterations: int):
     """A random mask up to ``max_side`` square: salt of random density, dilated into blobs
     and bands (1 to ``max_iterations`` times) in ``dilate_share`` of the draws."""

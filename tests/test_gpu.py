@@ -5,7 +5,12 @@ import pytest
 from skimage.morphology import skeletonize
 
 import veernet
-from reference import random_mask, random_trace_case
+from reference import (
+    random_mask,
+    random_scheduled_trace_case,
+    random_thin_schedule,
+    random_trace_case,
+)
 from veernet._device import gpu_usable
 from veernet.testing import curve_band_mask, track_mosaic
 
@@ -92,8 +97,7 @@ def test_gpu_thin_any_schedule_gives_the_cpu_skeleton():
     rng = np.random.default_rng()
     for _ in range(80):
         m = random_mask(rng, 400, 0.6, 5)
-        steps = 2 * int(rng.integers(1, 9))
-        schedule = (int(rng.integers(steps, steps + 40)), int(rng.integers(1, 9)), steps)
+        schedule = random_thin_schedule(rng)
         expected, _ = thin_tiled_cpu(m, schedule=schedule)
         got = thin_gpu(cp.asarray(m), schedule=schedule)
         np.testing.assert_array_equal(cp.asnumpy(got), expected, err_msg=f"schedule {schedule}")
@@ -142,10 +146,7 @@ def test_gpu_trace_any_schedule_gives_the_cpu_path():
 
     rng = np.random.default_rng()
     for _ in range(60):
-        rows = int(rng.integers(1, 400))
-        cols = int(rng.choice([1, 7, 33, 129, 513, 2048]))
-        schedule = (int(rng.integers(1, 50)), int(rng.integers(0, 80)))
-        skel, prob, params = random_trace_case(rng, rows, cols)
+        skel, prob, params, schedule = random_scheduled_trace_case(rng)
         c_cpu, p_cpu = veernet.trace(skel, prob, params, return_path=True)
         ((c_gpu, p_gpu),) = trace_gpu(
             [(cp.asarray(skel), None if prob is None else cp.asarray(prob))],
