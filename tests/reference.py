@@ -173,3 +173,44 @@ def random_mask(rng, max_side: int, dilate_share: float, max_iterations: int):
     if rng.random() < dilate_share:
         m = ndimage.binary_dilation(m, iterations=int(rng.integers(1, max_iterations + 1)))
     return m
+
+
+def blend_reference(image, rows, cols, predict, tile_shape, overlap: int):
+    """Per-class probabilities of a region as a float64 weighted mean, pixel by pixel, of
+    the predictions of every tile that covers the pixel.
+
+    Tiles of ``tile_shape`` start every ``size - overlap`` pixels (overlap capped at a quarter
+    of the tile), the last one flush with the region's end; a region smaller than a tile is
+    padded with paper (255).  A tile's weight at a pixel is ``min((d + 0.5) / overlap, 1)``
+    along each axis, ``d`` the pixel's distance to the tile's nearer edge (1 without
+    overlap), multiplied over the two axes.  ``predict`` maps one (1, 1, th, tw) float tile
+    in [0, 1] to its (1, classes, th, tw) probabilities."""
+    region = np.asarray(image[rows[0] : rows[1], cols[0] : cols[1]])
+    h, w = region.shape
+    th, tw = tile_shape
+    padded = np.full((max(h, th), max(w, tw)), 255, np.uint8)
+    padded[:h, :w] = region
+
+    def starts(length, size, ov):
+        if length <= size:
+            return [0]
+        out = list(range(0, length - size, size - ov))
+        return [*out, length - size]
+
+    def ramp(size, ov):
+        d = np.minimum(np.arange(size), np.arange(size)[::-1]).astype(np.float64)
+        return np.minimum((d + 0.5) / ov, 1.0) if ov > 0 and size > 2 * ov else np.ones(size)
+
+    ov_r, ov_c = min(overlap, th // 4), min(overlap, tw // 4)
+    num = den = None
+    for r in starts(padded.shape[0], th, ov_r):
+        for c in starts(padded.shape[1], tw, ov_c):
+            tile = padded[r : r + th, c : c + tw].astype(np.float64) / 255.0
+            p = np.asarray(predict(tile[None, None].astype(np.float32)), np.float64)[0]
+            wgt = np.outer(ramp(th, ov_r), ramp(tw, ov_c))
+            if num is None:
+                num = np.zeros((p.shape[0], *padded.shape))
+                den = np.zeros(padded.shape)
+            num[:, r : r + th, c : c + tw] += p * wgt
+            den[r : r + th, c : c + tw] += wgt
+    return (num / den)[:, :h, :w]

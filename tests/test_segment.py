@@ -163,3 +163,47 @@ def test_crossing_curves_are_found_from_the_truth(tmp_path):
         depth=depth, curves=[curve("A", "T1"), curve("B", "T1"), curve("C", "T2")]
     )
     assert _crossing_curves(result, ref) == {"A", "B"}
+
+
+class _TileDependent:
+    """A segmenter whose output at a pixel depends on where the pixel sits in its tile, so
+    overlapping tiles disagree and only the blend decides what the region gets."""
+
+    classes = CLASSES
+
+    def __init__(self, tile: tuple[int, int]):
+        self.tile = tile
+
+    def tile_shape(self, width: int) -> tuple[int, int]:
+        return self.tile
+
+    def predict(self, tiles):
+        th, tw = tiles.shape[2:]
+        y = np.arange(th, dtype=np.float32)[:, None] / th
+        x = np.arange(tw, dtype=np.float32)[None, :] / tw
+        gain = np.array([1.0, -3.0, 5.0, 2.0], np.float32)[None, :, None, None]
+        z = gain * tiles + 2 * y - 3 * x * x + np.sin(7 * y * x)
+        return 1.0 / (1.0 + np.exp(-z))
+
+
+@pytest.mark.parametrize(
+    "shape, region, tile, overlap, batch, keep",
+    [
+        ((900, 700), ((37, 837), (11, 611)), (256, 256), 32, 8, None),
+        ((900, 700), ((0, 900), (100, 400)), (128, 256), 32, 3, [1, 3]),
+        ((900, 700), ((0, 777), (0, 700)), (256, 128), 64, 1, [2]),
+        ((300, 120), ((0, 300), (0, 100)), (256, 256), 32, 8, None),  # narrower than a tile
+        ((200, 700), ((0, 150), (0, 700)), (256, 256), 0, 4, [1, 2]),  # shorter, no overlap
+    ],
+)
+def test_tiling_matches_the_per_pixel_weighted_mean(shape, region, tile, overlap, batch, keep):
+    from reference import blend_reference
+
+    rng = np.random.default_rng(sum(shape) + overlap + batch)
+    img = rng.integers(0, 256, shape, dtype=np.uint8)
+    seg = _TileDependent(tile)
+    got = segment_region(img, *region, seg, overlap=overlap, batch=batch, keep=keep)
+    want = blend_reference(img, *region, seg.predict, tile, overlap)
+    want = want if keep is None else want[keep]
+    assert got.shape == want.shape and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, rtol=0, atol=2e-6)

@@ -168,6 +168,16 @@ def _blend_window(size: int, overlap: int) -> npt.NDArray[np.float32]:
     return w
 
 
+def _window_sum(
+    length: int, starts: list[int], window: npt.NDArray[np.float32]
+) -> npt.NDArray[np.float32]:
+    """The sum, at each of ``length`` positions, of ``window`` placed at every start."""
+    total = np.zeros(length, np.float32)
+    for s in starts:
+        total[s : s + window.size] += window
+    return total
+
+
 def segment_region(
     image: npt.NDArray[np.uint8],
     rows: tuple[int, int],
@@ -207,25 +217,30 @@ def segment_region(
     ph, pw = region.shape
     ov_r = min(overlap, th // 4)
     ov_c = min(overlap, tw // 4)
+    win_r, win_c = _blend_window(th, ov_r), _blend_window(tw, ov_c)
+    row_starts, col_starts = _starts(ph, th, ov_r), _starts(pw, tw, ov_c)
+    win = xp.asarray(np.outer(win_r, win_c))
+    # The tiles form a grid and each window is an outer product, so the summed weights are
+    # the outer product of the summed row and column windows: one array, not one sum per
+    # tile.  What is left per tile is a single add (a kernel launch on the GPU).
+    weight = np.outer(_window_sum(ph, row_starts, win_r), _window_sum(pw, col_starts, win_c))
     acc = xp.zeros((len(channels), ph, pw), np.float32)
-    weight = xp.zeros((ph, pw), np.float32)
-    win = xp.asarray(np.outer(_blend_window(th, ov_r), _blend_window(tw, ov_c)))
-    positions = [(r, c) for r in _starts(ph, th, ov_r) for c in _starts(pw, tw, ov_c)]
+    positions = [(r, c) for r in row_starts for c in col_starts]
     for k in range(0, len(positions), batch):
         chunk = positions[k : k + batch]
-        tiles = (
-            xp.stack([region[r : r + th, c : c + tw] for r, c in chunk])[:, None].astype(np.float32)
-            / 255.0
-        )
+        tiles = xp.stack([region[r : r + th, c : c + tw] for r, c in chunk])[:, None]
+        tiles = tiles.astype(np.float32) / np.float32(255.0)
         synchronize(xp)  # a device segmenter's time is its own, not the tiling's
         t0 = time.perf_counter()
         probs = segmenter.predict(tiles)
         synchronize(xp)
         t_predict += time.perf_counter() - t0
+        if keep is not None:
+            probs = probs[:, channels]
+        probs = probs * win
         for (r, c), p in zip(chunk, probs, strict=True):
-            acc[:, r : r + th, c : c + tw] += p[channels] * win
-            weight[r : r + th, c : c + tw] += win
-    acc /= xp.maximum(weight, 1e-12)
+            acc[:, r : r + th, c : c + tw] += p
+    acc /= xp.asarray(np.maximum(weight, 1e-12))
     synchronize(xp)
     if timings is not None:
         timings["segmenter"] = timings.get("segmenter", 0.0) + t_predict
