@@ -54,6 +54,11 @@ stamp "GPU kernel benchmarks"
 PYTHONUNBUFFERED=1 timeout 150 $PY bench/bench_gpu.py --json "$OUT/bench_gpu.json" > "$OUT/bench_gpu.txt" 2>&1
 echo "bench exit $?" >> "$OUT/bench_gpu.txt"
 
+stamp "tiling stage alone, GPU then CPU, against the per-tile blend it replaced"
+(PYTHONUNBUFFERED=1 timeout 60 $PY bench/bench_tiling.py --device gpu --rows 40000 --json "$OUT/bench_tiling_gpu.json"
+ PYTHONUNBUFFERED=1 timeout 60 $PY bench/bench_tiling.py --device cpu --rows 40000 --repeat 2) > "$OUT/bench_tiling.txt" 2>&1
+echo "tiling bench exit $?" >> "$OUT/bench_tiling.txt"
+
 stamp "pipeline on the device, the segmenter on the GPU through PyTorch (stand-in for TensorRT)"
 PYTHONUNBUFFERED=1 timeout 150 $PY bench/bench_gpu_pipeline.py --json "$OUT/bench_gpu_pipeline.json" \
   > "$OUT/bench_gpu_pipeline.txt" 2>&1
@@ -90,7 +95,7 @@ if [ -n "$TRAIN_PID" ]; then
 fi
 stamp "done"
 tar -czf "$FINAL/results.tgz" -C "$OUT" --exclude model .
-cp "$OUT/bench_gpu.txt" "$OUT/gpu_tests.log" "$OUT/bench_gpu_pipeline.txt" "$FINAL/" 2>/dev/null
+cp "$OUT/bench_gpu.txt" "$OUT/gpu_tests.log" "$OUT/bench_gpu_pipeline.txt" "$OUT/bench_tiling.txt" "$FINAL/" 2>/dev/null
 cp "$OUT/model/segmenter.onnx" "$OUT/model/training.json" "$FINAL/" 2>/dev/null
-cat "$OUT/bench_gpu.txt"
+cat "$OUT/bench_gpu.txt" "$OUT/bench_tiling.txt"
 tail -12 "$OUT/bench_gpu_pipeline.txt"
