@@ -269,3 +269,104 @@ def test_miss_tiles_are_centred_on_the_holes_of_the_init_model():
         TrainConfig(miss_tiles=0.3)
     with pytest.raises(ValueError, match="miss_tiles"):
         TrainConfig(init="m.onnx", miss_tiles=1.5)
+
+
+def _slim_tool():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "tools" / "slim_model.py"
+    spec = importlib.util.spec_from_file_location("slim_model", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _embed(small, big, rng):
+    """Write ``small`` into ``big`` (same design, wider) at random places, so that ``big``
+    computes what ``small`` computes: every channel it has beyond ``small``'s is zero after
+    its normalisation (whole GroupNorm groups with zero scale and shift) or has zero
+    weights, and the queries are scaled so the attention's logits are the same."""
+    s, b = small.state_dict(), big.state_dict()
+
+    def groups(n_small, n_big):  # whole groups of 8 at random places, in order
+        picks = np.sort(rng.choice(n_big // 8, n_small // 8, replace=False))
+        return (picks[:, None] * 8 + np.arange(8)).reshape(-1)
+
+    def put(name, rows, cols=None):
+        w = b[name]
+        if cols is None:
+            w[rows] = s[name]
+        else:
+            w[np.ix_(rows, cols)] = s[name]
+
+    def block(prefix, n_small, n_big, keep_in):
+        a, out = groups(n_small, n_big), groups(n_small, n_big)
+        put(f"{prefix}.0.weight", a, keep_in)
+        put(f"{prefix}.3.weight", out, a)
+        for norm, idx in ((1, a), (4, out)):
+            for p in ("weight", "bias"):
+                b[f"{prefix}.{norm}.{p}"].zero_()
+                put(f"{prefix}.{norm}.{p}", idx)
+        return out
+
+    widths_s = [blk[0].out_channels for blk in small.enc]
+    widths_b = [blk[0].out_channels for blk in big.enc]
+    keep, enc_keep = np.array([0]), []
+    for i, (ns, nb) in enumerate(zip(widths_s, widths_b, strict=True)):
+        keep = block(f"enc.{i}", ns, nb, keep)
+        enc_keep.append(keep)
+    cs, cb = widths_s[-1], widths_b[-1]
+    qk, v = np.sort(rng.choice(cb, cs, replace=False)), np.sort(rng.choice(cb, cs, replace=False))
+    b["att.qkv.weight"].zero_()
+    b["att.qkv.bias"].zero_()
+    gain = (cb / cs) ** 0.5
+    for part, idx in enumerate((qk, qk, v)):
+        rows = part * cb + idx
+        w_s = s["att.qkv.weight"][part * cs : (part + 1) * cs] * (gain if part == 0 else 1.0)
+        b_s = s["att.qkv.bias"][part * cs : (part + 1) * cs] * (gain if part == 0 else 1.0)
+        b["att.qkv.weight"][np.ix_(rows, keep)] = w_s
+        b["att.qkv.bias"][rows] = b_s
+    b["att.out.weight"].zero_()
+    b["att.out.bias"].zero_()
+    put("att.out.weight", keep, v)
+    put("att.out.bias", keep)
+    levels = len(widths_s)
+    for j in range(levels - 1):
+        level = levels - 2 - j
+        ns, nb = widths_s[level], widths_b[level]
+        u = np.sort(rng.choice(nb, ns, replace=False))
+        b[f"up.{j}.weight"].zero_()
+        b[f"up.{j}.bias"].zero_()
+        b[f"up.{j}.weight"][np.ix_(keep, u)] = s[f"up.{j}.weight"]
+        put(f"up.{j}.bias", u)
+        keep = block(f"dec.{j}", ns, nb, np.concatenate([u, nb + enc_keep[level]]))
+    put("head.weight", np.arange(3), keep)
+    put("head.bias", np.arange(3))
+    big.load_state_dict(b)
+
+
+def test_slimming_recovers_a_model_embedded_in_a_wider_one():
+    from dataclasses import replace
+
+    from veernet.train import TrainConfig, build_model
+
+    slim = _slim_tool().slim
+    cfg = TrainConfig(tile=64, channels=(8, 16, 24))
+    torch.manual_seed(5)
+    small, big = build_model(cfg).eval(), build_model(replace(cfg, channels=(16, 24, 40))).eval()
+    with torch.no_grad():
+        for mod in small.modules():  # scales away from 1 and of both signs, shifts away from 0
+            if isinstance(mod, torch.nn.GroupNorm):
+                mod.weight.copy_(
+                    torch.empty_like(mod.weight).uniform_(0.5, 1.5)
+                    * torch.sign(torch.randn_like(mod.weight))
+                )
+                mod.bias.copy_(torch.randn_like(mod.bias) * 0.3)
+        _embed(small, big, np.random.default_rng(9))
+        x = torch.rand(2, 1, 64, 64)
+        want = small(x)
+        assert torch.allclose(big(x), want, atol=1e-4)  # the embedding is faithful
+        found = build_model(cfg).eval()
+        slim(big, found)
+        np.testing.assert_allclose(found(x).numpy(), want.numpy(), atol=1e-4)
