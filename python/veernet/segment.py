@@ -222,8 +222,12 @@ def segment_region(
     win = xp.asarray(np.outer(win_r, win_c))
     # The tiles form a grid and each window is an outer product, so the summed weights are
     # the outer product of the summed row and column windows: one array, not one sum per
-    # tile.  What is left per tile is a single add (a kernel launch on the GPU).
-    weight = np.outer(_window_sum(ph, row_starts, win_r), _window_sum(pw, col_starts, win_c))
+    # tile.  What is left per tile is a single add (a kernel launch on the GPU).  The outer
+    # product is formed where the image lives, so only the two sums go up to a GPU.
+    weight = (
+        xp.asarray(_window_sum(ph, row_starts, win_r))[:, None]
+        * xp.asarray(_window_sum(pw, col_starts, win_c))[None, :]
+    )
     acc = xp.zeros((len(channels), ph, pw), np.float32)
     positions = [(r, c) for r in row_starts for c in col_starts]
     for k in range(0, len(positions), batch):
@@ -240,7 +244,7 @@ def segment_region(
         probs = probs * win
         for (r, c), p in zip(chunk, probs, strict=True):
             acc[:, r : r + th, c : c + tw] += p
-    acc /= xp.asarray(np.maximum(weight, 1e-12))
+    acc /= xp.maximum(weight, 1e-12)
     synchronize(xp)
     if timings is not None:
         timings["segmenter"] = timings.get("segmenter", 0.0) + t_predict
