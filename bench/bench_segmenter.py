@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import argparse
 import os
+import time
 
 import numpy as np
 
-from veernet.benchmark import median_seconds
 from veernet.segment import ClassicalSegmenter, OnnxSegmenter
 
 
@@ -33,10 +33,14 @@ def main() -> None:
         *((f"onnx {m}", OnnxSegmenter(m, threads=args.threads).predict) for m in args.model),
         ("classical", ClassicalSegmenter().predict),
     ]
+    for _, fn in candidates:
+        fn(tiles)  # warm-up: first-call costs stay out of the numbers
     times: dict[str, list[float]] = {name: [] for name, _ in candidates}
     for _ in range(args.repeat):  # interleaved, so a noisy moment costs every model alike
         for name, fn in candidates:
-            times[name].append(median_seconds(lambda f=fn: f(tiles), 1))
+            t0 = time.perf_counter()
+            fn(tiles)
+            times[name].append(time.perf_counter() - t0)
     rows = [
         (name, tiles.shape[0] * tile * tile / float(np.median(t)) / 1e6)
         for name, t in times.items()

@@ -82,7 +82,7 @@ def main() -> None:
     image = xp.asarray((rng.random((args.rows, args.width + 200)) * 255).astype(np.uint8))
     seg = CostsNothing()
     rows, cols = (0, args.rows), (100, 100 + args.width)
-    n_tiles = len(_starts(args.rows, 256, 32)) * len(_starts(args.width, 256, 32))
+    n_tiles = len(_starts(args.rows, seg.tile, 32)) * len(_starts(args.width, seg.tile, 32))
 
     def timed(fn):  # type: ignore[no-untyped-def]
         times = []
