@@ -22,7 +22,6 @@ from pathlib import Path
 
 import numpy as np
 
-REPO = Path(__file__).resolve().parents[1]
 POST = ("ink", "thin", "trace", "resample", "las")
 
 
@@ -37,15 +36,14 @@ class TorchDeviceSegmenter:
         import torch
 
         from veernet.segment import OnnxSegmenter
-        from veernet.train import TrainConfig, build_model, load_onnx_weights
+        from veernet.train import load_exported
 
         meta = OnnxSegmenter()
         self.classes, self.tile, self.digest = meta.classes, meta.tile, meta.digest
         self.name = "torch-fp16" if half else "torch-fp32"
-        cfg = TrainConfig.load(REPO / "engine" / "train_config.toml")
-        model = build_model(cfg)
-        load_onnx_weights(model, cfg, meta.path)  # checks the outputs against ONNX Runtime
-        self.model = model.eval().cuda()
+        # The architecture is read from the model file; the outputs are checked against
+        # ONNX Runtime.
+        self.model = load_exported(meta.path).eval().cuda()
         self.dtype = torch.float16 if half else torch.float32
         if half:
             self.model = self.model.half()

@@ -206,9 +206,12 @@ def test_configs_keep_the_digest_their_models_record():
         recorded = session.get_modelmeta().custom_metadata_map["veernet.train_config_digest"]
         assert TrainConfig.load(engine / config).digest() == recorded, model
     base = TrainConfig(init="model.onnx")
-    for name, other in {"swa_every": 1, "crossing_tiles": 0.5, "miss_tiles": 0.5}.items():
-        assert getattr(base, name) == LATER_OPTIONS[name]
-        assert replace(base, **{name: other}).digest() != base.digest()
+    for name, default in LATER_OPTIONS.items():
+        assert getattr(base, name) == default
+    changes = [{"swa_every": 1}, {"crossing_tiles": 0.5}, {"miss_tiles": 0.5}]
+    changes.append({"teacher": "big.onnx", "distill": 0.5})  # these two go together
+    for change in changes:
+        assert replace(base, **change).digest() != base.digest()
 
 
 def test_crossing_tiles_are_centred_on_two_classes():
@@ -370,3 +373,78 @@ def test_slimming_recovers_a_model_embedded_in_a_wider_one():
         found = build_model(cfg).eval()
         slim(big, found)
         np.testing.assert_allclose(found(x).numpy(), want.numpy(), atol=1e-4)
+
+
+def test_the_architecture_of_an_exported_model_is_read_from_its_file(tmp_path):
+    from veernet.train import (
+        TrainConfig,
+        build_model,
+        export_onnx,
+        exported_architecture,
+        load_exported,
+    )
+
+    x = np.random.default_rng(2).random((1, 1, 64, 64), dtype=np.float32)
+    for channels, attention in [((4, 8), False), ((4, 8, 12), True)]:
+        cfg = TrainConfig(tile=64, channels=channels, attention=attention)
+        torch.manual_seed(0)
+        model = build_model(cfg).eval()
+        with torch.no_grad():  # as after training: no two normalisations alike
+            for p in model.parameters():
+                p.add_(0.1 * torch.randn_like(p))
+        path = tmp_path / f"{len(channels)}.onnx"
+        export_onnx(model, cfg, path)
+        read = exported_architecture(path)
+        assert (read.tile, read.channels, read.attention) == (64, channels, attention)
+        loaded = load_exported(path).eval()  # checks itself against ONNX Runtime
+        with torch.no_grad():
+            a, b = model(torch.from_numpy(x)), loaded(torch.from_numpy(x))
+        torch.testing.assert_close(a, b)
+    bare = tmp_path / "bare.onnx"
+    torch.onnx.export(torch.nn.Conv2d(1, 1, 3), (torch.ones(1, 1, 8, 8),), str(bare), dynamo=False)
+    with pytest.raises(ValueError, match="bare.onnx: not a segmenter"):
+        exported_architecture(bare)
+
+
+def test_distillation_pulls_the_student_towards_its_teacher(tmp_path):
+    """With ``distill = 1`` the labels are left out and the teacher's probabilities are
+    the target: the student ends nearer the teacher than the same run on the labels."""
+    from dataclasses import replace
+
+    from veernet.segment import OnnxSegmenter
+    from veernet.train import TrainConfig, train
+
+    quiet = {"device": "cpu", "log": lambda *_: None}
+    teacher_cfg = TrainConfig(
+        seed=8, tile=64, channels=(4, 8, 12), steps=2, batch=2, logs_per_shard=1,
+        tiles_per_log=2, las_dir="nowhere", threads=1,
+    )  # fmt: skip
+    train(teacher_cfg, tmp_path / "teacher", **quiet)
+    teacher = tmp_path / "teacher" / "segmenter.onnx"
+    # a student of another size: the teacher's architecture comes from its file
+    student = replace(
+        teacher_cfg, seed=9, channels=(4, 8), lr=1e-2, steps=12, tiles_per_log=8,
+        passes_per_shard=3,
+    )  # fmt: skip
+    info = train(replace(student, teacher=str(teacher), distill=1.0), tmp_path / "kd", **quiet)
+    train(student, tmp_path / "labels", **quiet)
+    assert info["teacher_sha256"] and info["steps_done"] == 12
+
+    from veernet.synth import generate
+
+    image = generate(9, las_dir=None).image[:256, :64]
+    x = (image.astype(np.float32) / 255.0).reshape(4, 1, 64, 64)
+    want = OnnxSegmenter(teacher).predict(x)
+
+    def distance(run: str) -> float:
+        return float(
+            np.abs(OnnxSegmenter(tmp_path / run / "segmenter.onnx").predict(x) - want).mean()
+        )
+
+    assert distance("kd") < 0.7 * distance("labels")
+    with pytest.raises(ValueError, match="distill and teacher"):
+        replace(student, distill=0.5)
+    with pytest.raises(ValueError, match="distill and teacher"):
+        replace(student, teacher=str(teacher))
+    with pytest.raises(ValueError, match="distill must be"):
+        replace(student, teacher=str(teacher), distill=1.5)

@@ -42,7 +42,13 @@ LOSSES = ("tversky", "tversky_tile", "dice", "ce")
 #: Options added after models were trained and exported with the configs in engine/, with
 #: their defaults.  At its default such an option is left out of the digest, so that a config
 #: written before it existed keeps the digest its model's metadata records.
-LATER_OPTIONS: dict[str, object] = {"swa_every": 0, "crossing_tiles": 0.0, "miss_tiles": 0.0}
+LATER_OPTIONS: dict[str, object] = {
+    "swa_every": 0,
+    "crossing_tiles": 0.0,
+    "miss_tiles": 0.0,
+    "teacher": "",
+    "distill": 0.0,
+}
 
 
 @dataclass
@@ -82,6 +88,13 @@ class TrainConfig:
     #: threshold): the holes in the mask, where coverage is lost.  The other tiles are
     #: drawn as without it.  Needs ``init``; the model is run over each training log once.
     miss_tiles: float = 0.0
+    #: Knowledge distillation (Hinton et al., 2015): an exported segmenter of any size, run
+    #: beside the one being trained, whose probabilities are a second target.  The loss is
+    #: ``(1 - distill)`` times the loss against the labels plus ``distill`` times the same
+    #: loss against the teacher's probabilities, so a small model learns where a big one
+    #: is confident and where it is not (what the labels, all 0 or 1, cannot say).
+    teacher: str = ""
+    distill: float = 0.0
 
     @classmethod
     def load(cls, path: str | Path) -> TrainConfig:
@@ -105,6 +118,10 @@ class TrainConfig:
             raise ValueError(f"miss_tiles must be in [0, 1], got {self.miss_tiles}")
         if self.miss_tiles and not self.init:
             raise ValueError("miss_tiles needs an init model, whose holes it samples")
+        if not 0.0 <= self.distill <= 1.0:
+            raise ValueError(f"distill must be in [0, 1], got {self.distill}")
+        if bool(self.distill) != bool(self.teacher):
+            raise ValueError("distill and teacher go together: set both or neither")
 
     def digest(self) -> str:
         values = {
@@ -360,6 +377,11 @@ def train(
     if cfg.init:
         load_onnx_weights(model, cfg, cfg.init)
     model = model.to(dev)
+    teacher = None
+    if cfg.teacher:
+        teacher = load_exported(cfg.teacher).eval().to(dev)
+        for param in teacher.parameters():
+            param.requires_grad_(False)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=1e-4)
     averaged = None
     if cfg.swa_every:
@@ -398,7 +420,12 @@ def train(
         pos += cfg.batch
         x = torch.from_numpy(x_all[idx]).to(dev)
         y = torch.from_numpy(y_all[idx]).to(dev)
-        loss = loss_fn(cfg, model(x), y)
+        logits = model(x)
+        loss = loss_fn(cfg, logits, y)
+        if teacher is not None:
+            with torch.no_grad():
+                soft = torch.sigmoid(teacher(x))
+            loss = (1 - cfg.distill) * loss + cfg.distill * loss_fn(cfg, logits, soft)
         opt.zero_grad()
         loss.backward()
         opt.step()
@@ -430,8 +457,9 @@ def train(
         "parameters": sum(p.numel() for p in model.parameters()),
         "swa_snapshots": snapshots,
     }
-    if cfg.init:
-        info["init_sha256"] = hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest()
+    for key in ("init", "teacher"):
+        if getattr(cfg, key):
+            info[f"{key}_sha256"] = hashlib.sha256(Path(getattr(cfg, key)).read_bytes()).hexdigest()
     (out / "training.json").write_text(json.dumps(info, indent=2))
     return info
 
@@ -480,6 +508,35 @@ def load_onnx_weights(model: Any, cfg: TrainConfig, path: str | Path) -> None:
     if err > 1e-3:
         raise ValueError(f"{path}: weights loaded but the outputs differ by {err:.2g}")
     model.train()
+
+
+def exported_architecture(path: str | Path) -> TrainConfig:
+    """A config with the tile, encoder channels and attention of an exported segmenter, read
+    from the ONNX file itself (the other fields keep their defaults)."""
+    import onnx
+
+    m = onnx.load(str(path))
+    shapes = {init.name: tuple(init.dims) for init in m.graph.initializer}
+    channels: list[int] = []
+    while (conv := shapes.get(f"net.enc.{len(channels)}.0.weight")) is not None:
+        channels.append(int(conv[0]))
+    meta = {p.key: p.value for p in m.metadata_props}
+    if not channels or "veernet.tile" not in meta:
+        raise ValueError(f"{path}: not a segmenter exported by veernet train")
+    return TrainConfig(
+        tile=int(meta["veernet.tile"]),
+        channels=tuple(channels),
+        attention="net.att.qkv.weight" in shapes,
+    )
+
+
+def load_exported(path: str | Path) -> Any:
+    """The PyTorch model of an exported segmenter, its architecture read from the file and
+    its weights checked against ONNX Runtime (see :func:`load_onnx_weights`)."""
+    cfg = exported_architecture(path)
+    model = build_model(cfg)
+    load_onnx_weights(model, cfg, path)
+    return model
 
 
 def export_onnx(model: Any, cfg: TrainConfig, path: str | Path) -> None:
