@@ -107,6 +107,19 @@ def test_synth_skips_constant_real_curves(tmp_path):
     assert np.ptp(v) > 10 and d[-1] - d[0] <= 50.0
 
 
+def test_synth_draws_a_real_log_s_wild_sample_off_the_paper():
+    """Seed 420,196 takes a real curve with a bad sample 609 track widths off onto a log
+    scale, where ten to that power overflowed and the renderer failed mid-training."""
+    from conftest import LAS_DIR
+
+    if not LAS_DIR.is_dir():
+        pytest.skip(f"no shared well logs at {LAS_DIR}")
+    log = generate(420196, las_dir=LAS_DIR)
+    assert any(c["scale"] == "log" for t in log.layout["tracks"] for c in t["curves"])
+    for _unit, values in log.curves.values():
+        assert np.isfinite(values).all()
+
+
 def test_threshold_sweep_measures_the_recall_lever(tmp_path):
     import json
     import subprocess

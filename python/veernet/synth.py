@@ -151,6 +151,9 @@ def generate(
             )
             if log_track:
                 lv, rv = 10.0**lo_exp, 10.0 ** (lo_exp + decades)
+                # a real log's bad sample can lie hundreds of track widths off (seed 420,196:
+                # 609), where the power overflows; 50 widths off is off the paper all the same
+                frac = np.clip(frac, -50.0, 50.0)
                 values = 10.0 ** (math.log10(lv) + frac * (math.log10(rv) - math.log10(lv)))
                 scale = "log"
             else:
