@@ -3,9 +3,17 @@ the curve still counts as evidence."""
 
 import numpy as np
 import pytest
+from PIL import Image
 from scipy import ndimage
 
-from veernet.pipeline import digitize, extend_along_ink
+from veernet.layout import Track
+from veernet.pipeline import (
+    STRAIGHT_BLANK_ROWS,
+    _TraceInput,
+    bridge_straight_gaps,
+    digitize,
+    extend_along_ink,
+)
 from veernet.segment import (
     ClassicalSegmenter,
     _close_1d,
@@ -148,6 +156,113 @@ def test_a_model_miss_is_bridged_by_the_curves_ink(render_case):
     # Outside the hole the extension changes nothing the model had found.
     both = ~in_hole & ~np.isnan(b.value)
     np.testing.assert_allclose(c.value[both], b.value[both], rtol=0, atol=0.5)
+
+
+def _flat_case(inked_rows, end_columns=(25.0, 25.0), at=30):
+    """A 200-row track (image columns 5 to 55) whose trace has a gap in rows 50 to 150,
+    and a scan inked in column ``at`` over ``inked_rows`` of the gap."""
+    img = np.full((200, 60), 255, np.uint8)
+    img[50 + np.asarray(inked_rows, int), at] = 0
+    centre = np.full(200, 25.0)  # region column 25: image column 30
+    centre[50:150] = np.nan
+    centre[49], centre[150] = end_columns
+    path = np.where(np.isnan(centre), 3, np.rint(centre)).astype(np.int32)
+    return img, centre, path, Track("T1", 5.0, 55.0, ())
+
+
+def _bridge(img, centre, path, track, others=(), n=51, a=0):
+    bridge_straight_gaps(
+        centre, path, _TraceInput(None, None, a, n), track, img, (0, 5), list(others)
+    )
+    return centre, path
+
+
+def test_a_vertical_stroke_spanning_a_gap_is_followed():
+    """A curve holding one value is a vertical line, which the model and the grid removal
+    take for a grid line: where the trace's ends meet it, the stroke is the curve."""
+    centre, path = _bridge(*_flat_case(range(100)))
+    np.testing.assert_array_equal(centre, np.full(200, 25.0))
+    np.testing.assert_array_equal(path, np.full(200, 25))
+    # Ends a pixel apart: the straight line between them.
+    centre, _ = _bridge(*_flat_case(range(100), (24.5, 25.5)))
+    np.testing.assert_allclose(centre[49:151], np.linspace(24.5, 25.5, 102))
+
+
+@pytest.mark.parametrize(
+    "inked, end_columns, filled",
+    [
+        ([r for r in range(100) if r % 18 < 8], (25.0, 25.0), True),  # dashes: blanks of 10
+        ([r for r in range(100) if r % 12 < 3], (25.0, 25.0), False),  # a quarter inked
+        ([r for r in range(100) if r % 22 < 8], (25.0, 25.0), False),  # blanks of 14
+        (range(100), (25.0, 27.0), False),  # the ends are two columns apart
+        ([], (25.0, 25.0), False),  # no ink: a hole stays NULL
+    ],
+)
+def test_only_a_stroke_that_spans_the_gap_bridges_it(inked, end_columns, filled):
+    assert STRAIGHT_BLANK_ROWS == 12
+    centre, path = _bridge(*_flat_case(inked, end_columns))
+    assert np.isnan(centre[50:150]).any() != filled
+    np.testing.assert_array_equal(path[50:150] == 3, not filled)
+
+
+def test_another_curve_s_ink_and_the_border_never_bridge():
+    img, centre, path, track = _flat_case(range(100))
+    # Another curve traced along the column over the gap: the ink is its own.
+    other = np.full(200, np.nan)
+    other[40:160] = 30.4
+    assert np.isnan(_bridge(img, centre.copy(), path.copy(), track, [other])[0][50:150]).all()
+    # ... but crossing it for a few rows it neither shows nor breaks the stroke.
+    other[:] = np.nan
+    other[90:100] = 31.0
+    blank = np.ones(100, bool)
+    blank[40:50] = False
+    img2 = img.copy()
+    img2[50:150, 30] = np.where(blank, 0, 255)  # no ink where the other curve runs
+    assert not np.isnan(_bridge(img2, centre.copy(), path.copy(), track, [other])[0]).any()
+    # Along the track's border line, a curve pinned at its edge is off scale, not traced.
+    img, centre, path, track = _flat_case(range(100), (1.0, 1.0), at=6)
+    assert np.isnan(_bridge(img, centre, path, track)[0][50:150]).all()
+
+
+def test_a_backup_scale_copy_bridges_in_its_own_columns():
+    """A curve with a backup scale is traced over copies of its track side by side: the
+    stroke is looked for in the scan's column, whichever copy the trace is in."""
+    img, centre, path, track = _flat_case(range(100))
+    centre += 51  # the second copy
+    out, _ = _bridge(img, centre, path, track)
+    np.testing.assert_array_equal(out, np.full(200, 76.0))
+
+
+def test_a_curve_holding_one_value_is_read_where_the_model_sees_a_grid_line(tmp_path):
+    """A curve at one value for 18 m is a vertical line, like a grid line: the model marks
+    none of it and the ink map drops it with the grid, so without the bridge the stretch is
+    NULL; with it, the stretch reads the value drawn."""
+    from conftest import write_layout
+
+    from veernet.las import write_las
+    from veernet.render import CurveDraw, TrackDraw, render_log
+
+    d = np.arange(0, 40.0001, 0.05)
+    v = 60 + 25 * np.sin(d / 1.7) + 10 * np.sin(d * 1.3)
+    flat = (d > 12) & (d < 30)
+    v[flat] = v[d <= 12][-1]
+    curve = CurveDraw("GR", "gAPI", d, v, 0.0, 150.0, width=2.0)
+    r = render_log([TrackDraw("T1", 400, [curve])], 0.0, 40.0, unit="m")
+    Image.fromarray(r.image).save(tmp_path / "f.png")
+    write_layout(r.layout, tmp_path / "f.toml")
+    write_las(tmp_path / "ref.las", d, "m", [("GR", "gAPI", "GR", v)], {}, [])
+
+    def read(**kw):
+        (c,) = digitize(
+            tmp_path / "f.png", tmp_path / "f.toml", reference=tmp_path / "ref.las", **kw
+        ).curves
+        return c, c.value[(c.depth > 13) & (c.depth < 29)]
+
+    _, bare = read(ink_link=None)
+    assert np.isnan(bare).all(), "the model alone should miss the stretch"
+    c, bridged = read()
+    np.testing.assert_allclose(bridged, v[flat][0], atol=0.5)
+    assert c.qc.coverage >= 0.99 and c.qc.r2 >= 0.99 and c.qc.status == "accept", c.qc
 
 
 LINK_99 = ("--out", "x.las", "--ink-link", "99")

@@ -310,7 +310,8 @@ def _ink_link_argument(parser: argparse.ArgumentParser) -> None:
         default=argparse.SUPPRESS,
         metavar="PX|off",
         help="extend each curve's mask along the scan's ink that continues it, linking pieces "
-        "up to 2*PX apart (default 3); 'off': the model's mask alone",
+        "up to 2*PX apart (default 3), and fill a trace's gap along a straight stroke of ink "
+        "that joins its ends; 'off': the model's mask alone",
     )
 
 

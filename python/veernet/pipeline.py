@@ -19,7 +19,7 @@ from .las import write_las
 from .layout import CurveSpec, Layout, LayoutError, Track, load_layout
 from .resample import DEFAULT_MAX_GAP, default_step, depth_grid, fit_curve, runs
 from .scan import Scan, ScanError, load_scan
-from .segment import Segmenter, curve_ink, get_segmenter, segment_region
+from .segment import Segmenter, _ink, curve_ink, get_segmenter, segment_region
 from .thinning import thin
 from .tracing import TraceParams, trace_many
 
@@ -55,6 +55,15 @@ MAX_INK_LINK_PX = 64
 #: model also marks the border, and a stretch pinned along the border leaves a gap that
 #: the off-scale rule reads.
 BORDER_LINE_ROWS = 40
+
+#: A gap in a traced curve whose ends lie this close in column (pixels) is filled along a
+#: straight stroke of ink that spans it (see :func:`bridge_straight_gaps`): at least this
+#: share of its rows inked, with no blank longer than this many rows.
+STRAIGHT_BRIDGE_PX = 1.0
+STRAIGHT_INK_SHARE = 1 / 3
+STRAIGHT_BLANK_ROWS = 12
+#: Ink within this many pixels of another curve's trace is that curve's.
+STRAIGHT_TAKEN_PX = 3.0
 
 __all__ = ["CurveResult", "EmptyTrackError", "LayoutError", "Result", "ScanError", "digitize"]
 
@@ -189,8 +198,10 @@ def digitize(
     allow_empty : a curve with no trace at all becomes all NULL with status review
         (default: :class:`EmptyTrackError`)
     ink_link : extend each curve's mask along the scan's ink that continues it (see
-        :func:`extend_along_ink`; pieces up to ``2 * ink_link`` pixels apart link), for a
-        segmenter that separates styles; None: the mask alone
+        :func:`extend_along_ink`; pieces up to ``2 * ink_link`` pixels apart link) and fill
+        a trace's gap along a straight stroke of ink joining its ends (see
+        :func:`bridge_straight_gaps`), for a segmenter that separates styles; None: the mask
+        alone
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
@@ -290,6 +301,11 @@ def digitize(
         ]
         traced = trace_many([(inp.skeleton, inp.prob) for inp in inputs], params)
         paths = [_to_host(centre_path, cupy) for centre_path in traced]
+        if ink_link is not None and seg.separates_styles:
+            cols = [_image_columns(p[0], inp, c0) for p, inp in zip(paths, inputs, strict=True)]
+            for i, (centre, path) in enumerate(paths):
+                others = [cols[j] for j in range(len(keep)) if j != i]
+                bridge_straight_gaps(centre, path, inputs[i], track, img, (r0, c0), others)
         timings["trace"] += time.perf_counter() - t
         for i, curve in enumerate(track.curves):
             results.append(
@@ -394,6 +410,65 @@ def extend_along_ink(mask: Any, ink: Any, link: int) -> Any:
     touched[labels[mask]] = True
     touched[0] = False
     return touched[labels] & allowed
+
+
+def bridge_straight_gaps(
+    centre: npt.NDArray[np.float64],
+    path: npt.NDArray[np.int32],
+    inp: _TraceInput,
+    track: Track,
+    img: npt.NDArray[np.uint8],
+    origin: tuple[int, int],
+    others: list[npt.NDArray[np.float64]],
+) -> None:
+    """Fill (in place) the gaps of a traced curve that a straight stroke of ink spans.
+
+    A gap (rows where ``centre`` is NaN) is filled with the straight line between its ends
+    when its two ends lie in the same column (within STRAIGHT_BRIDGE_PX) and the scan
+    holds ink in that column (one pixel either side) along the gap: at least
+    STRAIGHT_INK_SHARE of its rows, with no blank longer than STRAIGHT_BLANK_ROWS (the
+    blanks of a dashed or dotted stroke).  Rows where another curve of the track is traced
+    within STRAIGHT_TAKEN_PX of the column (``others``: their image columns per row, NaN
+    where untraced) hold its ink: they count neither as ink nor as blank.  Columns along
+    the track's border lines are never bridged.
+
+    A curve that holds one value is drawn as such a vertical line, which the segmenter,
+    like the grid removal of the ink map, takes for a grid line; the trace's ends, in one
+    column on both sides, say it is the curve.
+
+    ``centre`` and ``path`` are what the tracer found on ``inp``; ``origin`` the image
+    row and column of the traced region's first pixel; ``img`` the scan (host).
+    """
+    r0, c0 = origin
+    n_rows = len(centre)
+    lo, hi = max(0, int(math.floor(track.left))), int(math.ceil(track.right)) + 1
+    for a, b in runs(np.isnan(centre)):
+        if a == 0 or b == n_rows or abs(centre[a - 1] - centre[b]) > STRAIGHT_BRIDGE_PX:
+            continue
+        copy = math.floor(centre[a - 1] / inp.n)  # of the track, for a backup scale
+        col = int(round(0.5 * (centre[a - 1] + centre[b]))) - copy * inp.n + inp.a + c0
+        if min(col - track.left, track.right - col) < OFF_SCALE_EDGE_PX + 1:
+            continue
+        ink = _ink(img[r0 + a : r0 + b, lo:hi], 255.0)[:, col - 1 - lo : col + 2 - lo]
+        # Rows where another curve's trace runs by: its ink, neither showing nor breaking
+        # the stroke.
+        taken = np.zeros(b - a, bool)
+        for other in others:
+            taken |= np.abs(other[a:b] - col) <= STRAIGHT_TAKEN_PX  # NaN: False
+        inked = ink.any(axis=1) & ~taken
+        blank = max((e - s for s, e in runs(~inked & ~taken)), default=0)
+        if blank > STRAIGHT_BLANK_ROWS or inked.mean() < STRAIGHT_INK_SHARE:
+            continue
+        centre[a:b] = np.linspace(centre[a - 1], centre[b], b - a + 2)[1:-1]
+        path[a:b] = np.rint(centre[a:b]).astype(np.int32)
+
+
+def _image_columns(
+    centre: npt.NDArray[np.float64], inp: _TraceInput, c0: int
+) -> npt.NDArray[np.float64]:
+    """Image column of each row of a trace on ``inp`` (NaN where untraced): for a curve
+    with a backup scale, where its ink is, in whichever copy of the track it was traced."""
+    return centre - np.floor(centre / inp.n) * inp.n + inp.a + c0
 
 
 def drop_vertical_runs(skeleton: Any, columns: npt.NDArray[np.intp], min_rows: int) -> Any:
