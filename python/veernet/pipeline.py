@@ -439,9 +439,9 @@ def bridge_straight_gaps(
     ``centre`` and ``path`` are what the tracer found on ``inp``; ``origin`` the image
     row and column of the traced region's first pixel; ``img`` the scan (host).
     """
-    r0, c0 = origin
+    r0, c0 = origin  # c0: the track's first column, as digitize cuts the region
     n_rows = len(centre)
-    lo, hi = max(0, int(math.floor(track.left))), int(math.ceil(track.right)) + 1
+    hi = int(math.ceil(track.right)) + 1
     for a, b in runs(np.isnan(centre)):
         if a == 0 or b == n_rows or abs(centre[a - 1] - centre[b]) > STRAIGHT_BRIDGE_PX:
             continue
@@ -449,7 +449,7 @@ def bridge_straight_gaps(
         col = int(round(0.5 * (centre[a - 1] + centre[b]))) - copy * inp.n + inp.a + c0
         if min(col - track.left, track.right - col) < OFF_SCALE_EDGE_PX + 1:
             continue
-        ink = _ink(img[r0 + a : r0 + b, lo:hi], 255.0)[:, col - 1 - lo : col + 2 - lo]
+        ink = _ink(img[r0 + a : r0 + b, c0:hi], 255.0)[:, col - 1 - c0 : col + 2 - c0]
         # Rows where another curve's trace runs by: its ink, neither showing nor breaking
         # the stroke.
         taken = np.zeros(b - a, bool)
@@ -557,6 +557,7 @@ def _curve(
     (where the segmenter left it: on the GPU for a device segmenter) and ``mask`` its
     class mask, kept with ``keep_masks`` (else None)."""
     t = time.perf_counter()
+    columns = _image_columns(centre_s, inp, c0)  # of the ink
     if curve.wrap:
         n = inp.n
         copy = np.floor(centre_s / n)
@@ -569,10 +570,8 @@ def _curve(
             q = {"right": 1.0, "left": 99.0, "both": 50.0}[curve.wrap]
             unwrapped -= np.floor(np.nanpercentile(unwrapped, q) / track.width) * track.width
         position = unwrapped
-        columns = local + track.left  # image columns of the ink
         path_cols = path_s % n + inp.a
     else:
-        columns = centre_s + c0  # image columns
         position = columns - track.left
         path_cols = path_s
     found = ~np.isnan(centre_s)
