@@ -1,7 +1,8 @@
 """Two checks of the tracer's decisions against the truth, on generated logs.
 
 ``gaps``: every gap of a traced curve that the straight-stroke bridge considers (both ends
-within STRAIGHT_BRIDGE_PX in one column, away from the border), with whether the truth
+within STRAIGHT_BRIDGE_PX in one column, away from the border; the conditions and the ink
+test mirror ``veernet.pipeline.bridge_straight_gaps``, keep them in step), with whether the truth
 follows that column (within 2.5 px in 90 % of the gap's rows), what the shipped ink test
 decides, and what a local-contrast test (the column darker than the median of the columns
 4-9 px either side by more than T grey levels) would decide.  Prints, for gaps of at least
