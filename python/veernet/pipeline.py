@@ -558,10 +558,10 @@ def _curve(
     class mask, kept with ``keep_masks`` (else None)."""
     t = time.perf_counter()
     columns = _image_columns(centre_s, inp, c0)  # of the ink
+    local = columns - track.left  # drawn, from the left edge
     if curve.wrap:
         n = inp.n
         copy = np.floor(centre_s / n)
-        local = centre_s - copy * n + (c0 + inp.a - track.left)  # drawn, from the left edge
         unwrapped = local + copy * track.width
         if np.any(~np.isnan(unwrapped)):
             # The copies are interchangeable; the backup scale says which is the main one:
@@ -572,7 +572,7 @@ def _curve(
         position = unwrapped
         path_cols = path_s % n + inp.a
     else:
-        position = columns - track.left
+        position = local
         path_cols = path_s
     found = ~np.isnan(centre_s)
     pxp = array_modules(prob)[0]
