@@ -18,7 +18,7 @@ covered would reject.
     python tools/trace_diagnostics.py gaps CASES_DIR --first-seed 2000000 --prefix tune --count 150 --out gaps.json
     python tools/trace_diagnostics.py crossings CASES_DIR --first-seed 2000000 --prefix tune --count 150 --out crossings.json
 
-Measured in the nineteenth session (engine/MODEL_CARD.md, "Nineteenth session").  About
+Measured in the nineteenth session (engine/MODEL_HISTORY.md, "Nineteenth session").  About
 10 min for 150 logs on 2 cores.
 """
 

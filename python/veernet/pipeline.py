@@ -35,7 +35,7 @@ DEFAULT_THRESHOLD = 0.05
 #: Classes whose mask starts at another probability (by default, when no threshold is
 #: given).  Dotted curves are the class the model is least sure of; with the ninth
 #: session's model (a weight average, continued in the tenth) 0.01 passed more of them
-#: without lowering the R² tail below the single threshold's (engine/MODEL_CARD.md, "Ninth
+#: without lowering the R² tail below the single threshold's (engine/MODEL_HISTORY.md, "Ninth
 #: session").  Dashed at 0.02 since the eleventh session's model: 6 more validation curves
 #: pass, none fewer, the 10th percentile 0.886 -> 0.884 ("Eleventh session").
 CLASS_THRESHOLDS: dict[str, float] = {"dashed": 0.02, "dotted": 0.01}
