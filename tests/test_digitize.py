@@ -373,6 +373,11 @@ def test_eval_reports_mask_instrument_and_curve_verdict(render_case, tmp_path):
     assert "precision" in p.stdout and "median R²" in p.stdout
     cross = s["crossing"]  # one curve per track here: nothing can cross
     assert cross["crossing"]["curves"] == 0 and cross["not_crossing"]["curves"] == 2
+    backup = s["backup_scale"]  # and neither has a backup scale
+    assert backup["with"] == {"curves": 0, "r2_median": None, "pass_rate": None}
+    assert backup["without"]["curves"] == 2
+    assert backup["without"]["pass_rate"] == pytest.approx(s["pass_rate"])
+    assert all(c["backup_scale"] == "" for c in report["curves"])
     # the verdict without a reference, per curve and against the reference's
     assert all(c["blind_status"] in ("accept", "review") for c in report["curves"])
     blind = s["blind_gate"]

@@ -1,9 +1,10 @@
 """The model card's validation tables, from evaluation JSONs (tools/validate_model.py).
 
 Prints, as Markdown, the verdict (per-curve R², MAE, coverage and the fit gate's pass rate,
-overall, by style and for crossing curves), the instrument (per-class mask precision,
-recall, IoU, F1) and the gate without a reference, one column per JSON, so the card's
-numbers are read from the committed files rather than copied by hand:
+overall, by style, for crossing curves and for curves with a backup scale), the instrument
+(per-class mask precision, recall, IoU, F1) and the gate without a reference, one column
+per JSON, so the card's numbers are read from the committed files rather than copied by
+hand:
 
     python tools/card_tables.py engine/validation_onnx.json engine/validation_classical.json \
         --names learned classical
@@ -50,15 +51,23 @@ def tables(summaries: list[dict[str, Any]], names: list[str]) -> str:
                 "{:.1f} %",
             )
         )
-    for key, label in (("crossing", "crossing another curve"), ("not_crossing", "crossing none")):
-        verdict.append(row(f"{label}: curves", lambda s, k=key: s["crossing"][k]["curves"], "{:d}"))
+    groups = [
+        ("crossing", "crossing", "crossing another curve"),
+        ("crossing", "not_crossing", "crossing none"),
+        ("backup_scale", "with", "with a backup scale"),
+        ("backup_scale", "without", "without a backup scale"),
+    ]
+    for group, key, label in groups:
+        if not all(group in s for s in summaries):  # runs made before the group was kept
+            continue
+        verdict.append(row(f"{label}: curves", lambda s, g=group, k=key: s[g][k]["curves"], "{:d}"))
         verdict.append(
-            row(f"{label}: median R²", lambda s, k=key: s["crossing"][k]["r2_median"], "{:.4f}")
+            row(f"{label}: median R²", lambda s, g=group, k=key: s[g][k]["r2_median"], "{:.4f}")
         )
         verdict.append(
             row(
                 f"{label}: pass rate",
-                lambda s, k=key: 100 * s["crossing"][k]["pass_rate"],
+                lambda s, g=group, k=key: 100 * s[g][k]["pass_rate"],
                 "{:.1f} %",
             )
         )

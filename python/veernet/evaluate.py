@@ -90,24 +90,33 @@ class Evaluation:
                 k: float(np.mean([c["status"] == "accept" for c in self.curves if c["style"] == k]))
                 for k in sorted(by_style)
             },
-            "crossing": {
-                label: {
-                    "curves": len(sel),
-                    "r2_median": finite(float(np.median([curve_r2(c) for c in sel])))
-                    if sel
-                    else None,
-                    "pass_rate": float(np.mean([c["status"] == "accept" for c in sel]))
-                    if sel
-                    else None,
-                }
-                for label, sel in (
-                    ("crossing", [c for c in self.curves if c.get("crossing")]),
-                    ("not_crossing", [c for c in self.curves if not c.get("crossing")]),
-                )
-            },
+            "crossing": _groups(
+                ("crossing", [c for c in self.curves if c.get("crossing")]),
+                ("not_crossing", [c for c in self.curves if not c.get("crossing")]),
+            ),
+            "backup_scale": _groups(
+                ("with", [c for c in self.curves if c.get("backup_scale")]),
+                ("without", [c for c in self.curves if not c.get("backup_scale")]),
+            ),
             "mask": {k: v.scores() for k, v in sorted(self.masks.items())},
             "blind_gate": _blind_gate(self.curves),
         }
+
+
+def _groups(*groups: tuple[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
+    """Curve count, median R² and pass rate of each named group of curve records."""
+
+    def scores(sel: list[dict[str, Any]]) -> dict[str, Any]:
+        if not sel:
+            return {"curves": 0, "r2_median": None, "pass_rate": None}
+        r2 = float(np.median([curve_r2(c) for c in sel]))
+        return {
+            "curves": len(sel),
+            "r2_median": r2 if math.isfinite(r2) else None,
+            "pass_rate": float(np.mean([c["status"] == "accept" for c in sel])),
+        }
+
+    return {label: scores(sel) for label, sel in groups}
 
 
 def _blind_gate(curves: list[dict[str, Any]]) -> dict[str, float | None]:
@@ -247,6 +256,7 @@ def _evaluate_case(
                 "status": q.status,
                 "reason": q.reason,
                 "crossing": c.mnemonic in crossing,
+                "backup_scale": c.spec.wrap,  # "", "right", "left" or "both"
                 "blind_coverage": blind.coverage,
                 "blind_status": blind.status,
                 "residual_rms_px": q.residual_rms_px,
