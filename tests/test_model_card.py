@@ -35,7 +35,12 @@ def test_tables_follow_the_numbers():
     other = json.loads(json.dumps(run))
     other["pass_rate"] = 0.5
     other["mask"]["dotted"]["recall"] = 0.25
+    other["backup_scale"]["with"] = {"curves": 0, "r2_median": None, "pass_rate": None}
     tables = _card_tables().tables([run, other], ["a", "b"])
     assert f"| fit-gate pass rate | {100 * run['pass_rate']:.1f} % | 50.0 % |" in tables
     dotted_b = next(row for row in tables.splitlines() if row.startswith("| dotted | b |"))
     assert dotted_b.split(" | ")[3] == "0.250"  # class, model, precision, recall
+    n = run["backup_scale"]["with"]["curves"]
+    assert f"| with a backup scale: curves | {n} | 0 |" in tables
+    share = 100 * run["backup_scale"]["with"]["pass_rate"]
+    assert f"| with a backup scale: pass rate | {share:.1f} % | n/a |" in tables

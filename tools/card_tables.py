@@ -29,8 +29,12 @@ def _table(head: list[str], rows: list[list[str]]) -> str:
 def tables(summaries: list[dict[str, Any]], names: list[str]) -> str:
     """The card's tables for ``summaries`` (each a JSON's "summary"), one column each."""
 
-    def row(label: str, get: Callable[[dict[str, Any]], float], fmt: str) -> list[str]:
-        return [label] + [fmt.format(get(s)) for s in summaries]
+    def row(label: str, get: Callable[[dict[str, Any]], Any], fmt: str) -> list[str]:
+        """``fmt`` of each summary's value; a percentage (fmt ending in %) from a share; a
+        value the run could not give (None: no curves in a group) as "n/a"."""
+        values = [get(s) for s in summaries]
+        scale = 100 if fmt.endswith("%") else 1
+        return [label] + ["n/a" if v is None else fmt.format(scale * v) for v in values]
 
     verdict = [
         row("curves", lambda s: s["curves"], "{:d}"),
@@ -38,7 +42,7 @@ def tables(summaries: list[dict[str, Any]], names: list[str]) -> str:
         row("10th percentile R²", lambda s: s["r2_p10"], "{:.3f}"),
         row("mean MAE (fraction of track width)", lambda s: s["mae_mean"], "{:.4f}"),
         row("mean coverage", lambda s: s["coverage_mean"], "{:.3f}"),
-        row("fit-gate pass rate", lambda s: 100 * s["pass_rate"], "{:.1f} %"),
+        row("fit-gate pass rate", lambda s: s["pass_rate"], "{:.1f} %"),
     ]
     for style in STYLES:
         verdict.append(
@@ -47,7 +51,7 @@ def tables(summaries: list[dict[str, Any]], names: list[str]) -> str:
         verdict.append(
             row(
                 f"{style}: pass rate",
-                lambda s, k=style: 100 * s["pass_rate_by_style"][k],
+                lambda s, k=style: s["pass_rate_by_style"][k],
                 "{:.1f} %",
             )
         )
@@ -67,7 +71,7 @@ def tables(summaries: list[dict[str, Any]], names: list[str]) -> str:
         verdict.append(
             row(
                 f"{label}: pass rate",
-                lambda s, g=group, k=key: 100 * s[g][k]["pass_rate"],
+                lambda s, g=group, k=key: s[g][k]["pass_rate"],
                 "{:.1f} %",
             )
         )
@@ -77,15 +81,15 @@ def tables(summaries: list[dict[str, Any]], names: list[str]) -> str:
         for s, name in zip(summaries, names, strict=True)
     ]
     blind = [
-        row("accepted", lambda s: 100 * s["blind_gate"]["accepted"], "{:.1f} %"),
+        row("accepted", lambda s: s["blind_gate"]["accepted"], "{:.1f} %"),
         row(
             "accepted and right (precision)",
-            lambda s: 100 * s["blind_gate"]["precision"],
+            lambda s: s["blind_gate"]["precision"],
             "{:.1f} %",
         ),
         row(
             "failing curves accepted",
-            lambda s: 100 * s["blind_gate"]["wrongly_accepted"],
+            lambda s: s["blind_gate"]["wrongly_accepted"],
             "{:.1f} %",
         ),
     ]
