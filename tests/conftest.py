@@ -24,6 +24,17 @@ class Case:
     reference: Path
 
 
+def load_tool(name: str):
+    """The module of ``tools/NAME.py`` (the tools are scripts, not a package)."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "tools" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def write_layout(layout: dict, path: Path) -> Path:
     from veernet.layout import dumps_layout
 

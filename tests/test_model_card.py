@@ -1,17 +1,11 @@
 """The model card's validation tables are the committed evaluation files, not copies by hand."""
 
-import importlib.util
 import json
 from pathlib import Path
 
+from conftest import load_tool
+
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def _card_tables():
-    spec = importlib.util.spec_from_file_location("card_tables", ROOT / "tools" / "card_tables.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
 
 
 def _summary(path):
@@ -21,7 +15,7 @@ def _summary(path):
 
 def test_card_holds_the_tables_of_the_committed_validation_runs():
     runs = [_summary("validation_onnx.json"), _summary("validation_classical.json")]
-    tables = _card_tables().tables(runs, ["learned", "classical"])
+    tables = load_tool("card_tables").tables(runs, ["learned", "classical"])
     card = (ROOT / "engine" / "MODEL_CARD.md").read_text(encoding="utf-8")
     assert tables in card, (
         "engine/MODEL_CARD.md is out of date with engine/validation_*.json: paste the output of "
@@ -36,7 +30,7 @@ def test_tables_follow_the_numbers():
     other["pass_rate"] = 0.5
     other["mask"]["dotted"]["recall"] = 0.25
     other["backup_scale"]["with"] = {"curves": 0, "r2_median": None, "pass_rate": None}
-    tables = _card_tables().tables([run, other], ["a", "b"])
+    tables = load_tool("card_tables").tables([run, other], ["a", "b"])
     assert f"| fit-gate pass rate | {100 * run['pass_rate']:.1f} % | 50.0 % |" in tables
     dotted_b = next(row for row in tables.splitlines() if row.startswith("| dotted | b |"))
     assert dotted_b.split(" | ")[3] == "0.250"  # class, model, precision, recall

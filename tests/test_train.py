@@ -274,17 +274,6 @@ def test_miss_tiles_are_centred_on_the_holes_of_the_init_model():
         TrainConfig(init="m.onnx", miss_tiles=1.5)
 
 
-def _slim_tool():
-    import importlib.util
-    from pathlib import Path
-
-    path = Path(__file__).resolve().parents[1] / "tools" / "slim_model.py"
-    spec = importlib.util.spec_from_file_location("slim_model", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def _embed(small, big, rng):
     """Write ``small`` into ``big`` (same design, wider) at random places, so that ``big``
     computes what ``small`` computes: every channel it has beyond ``small``'s is zero after
@@ -352,9 +341,11 @@ def _embed(small, big, rng):
 def test_slimming_recovers_a_model_embedded_in_a_wider_one():
     from dataclasses import replace
 
+    from conftest import load_tool
+
     from veernet.train import TrainConfig, build_model
 
-    slim = _slim_tool().slim
+    slim = load_tool("slim_model").slim
     cfg = TrainConfig(tile=64, channels=(8, 16, 24))
     torch.manual_seed(5)
     small, big = build_model(cfg).eval(), build_model(replace(cfg, channels=(16, 24, 40))).eval()
