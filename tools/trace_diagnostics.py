@@ -1,8 +1,8 @@
 """Two checks of the tracer's decisions against the truth, on generated logs.
 
 ``gaps``: every gap of a traced curve that the straight-stroke bridge considers (both ends
-within STRAIGHT_BRIDGE_PX in one column, away from the border; the conditions and the ink
-test mirror ``veernet.pipeline.bridge_straight_gaps``, keep them in step), with whether the truth
+within STRAIGHT_BRIDGE_PX in one column, away from the border: the bridge's own
+``veernet.pipeline.straight_gap`` and ``ink_spans_gap``), with whether the truth
 follows that column (within 2.5 px in 90 % of the gap's rows), what the shipped ink test
 decides, and what a local-contrast test (the column darker than the median of the columns
 4-9 px either side by more than T grey levels) would decide.  Prints, for gaps of at least
@@ -25,7 +25,6 @@ Measured in the nineteenth session (engine/MODEL_HISTORY.md, "Nineteenth session
 import argparse
 import collections
 import json
-import math
 import multiprocessing as mp
 from pathlib import Path
 
@@ -42,25 +41,16 @@ _curve = P._curve
 
 def _spy_bridge(centre, path, inp, track, img, origin, others):
     """Record the bridge's candidate gaps, then run the bridge."""
-    r0, c0 = origin
+    r0 = origin[0]
     i = _CALLS.get(track.name, 0)  # digitize bridges a track's curves in order
     _CALLS[track.name] = i + 1
-    hi = int(math.ceil(track.right)) + 1
     for a, b in runs(np.isnan(centre)):
         if a == 0 or b == len(centre) or b - a < 3:
             continue
-        if abs(centre[a - 1] - centre[b]) > P.STRAIGHT_BRIDGE_PX:
+        gap = P.straight_gap(centre, inp, track, img, origin, others, a, b)
+        if gap is None:
             continue
-        copy = math.floor(centre[a - 1] / inp.n)
-        col = int(round(0.5 * (centre[a - 1] + centre[b]))) - copy * inp.n + inp.a + c0
-        if min(col - track.left, track.right - col) < P.OFF_SCALE_EDGE_PX + 1:
-            continue
-        ink = P._ink(img[r0 + a : r0 + b, c0:hi], 255.0)[:, col - 1 - c0 : col + 2 - c0]
-        taken = np.zeros(b - a, bool)
-        for other in others:
-            taken |= np.abs(other[a:b] - col) <= P.STRAIGHT_TAKEN_PX
-        inked = ink.any(axis=1) & ~taken
-        blank = max((e - s for s, e in runs(~inked & ~taken)), default=0)
+        col, inked, taken = gap
         rows = img[r0 + a : r0 + b].astype(np.float32)
         dark = rows[:, col - 1 : col + 2].min(axis=1)
         side = np.concatenate([rows[:, max(col - 9, 0) : col - 3], rows[:, col + 4 : col + 10]], 1)
@@ -72,9 +62,7 @@ def _spy_bridge(centre, path, inp, track, img, origin, others):
                 b=int(b),
                 r0=int(r0),
                 col=int(col),
-                shipped=bool(
-                    blank <= P.STRAIGHT_BLANK_ROWS and inked.mean() >= P.STRAIGHT_INK_SHARE
-                ),
+                shipped=P.ink_spans_gap(inked, taken),
                 contrast=(np.median(side, axis=1) - dark).tolist(),
                 taken=taken.tolist(),
             )
@@ -148,11 +136,10 @@ def _one(job):
     return out
 
 
-def _local(rec, threshold, share=1 / 3, blank=12):
+def _local(rec, threshold):
+    """The bridge's test on a gap's ink read by local contrast instead of the ink map."""
     taken = np.array(rec["taken"], bool)
-    ink = (np.array(rec["contrast"]) > threshold) & ~taken
-    longest = max((e - s for s, e in runs(~ink & ~taken)), default=0)
-    return bool(ink.mean() >= share and longest <= blank)
+    return P.ink_spans_gap((np.array(rec["contrast"]) > threshold) & ~taken, taken)
 
 
 def summarise_gaps(records):

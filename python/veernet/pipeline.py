@@ -439,28 +439,55 @@ def bridge_straight_gaps(
     ``centre`` and ``path`` are what the tracer found on ``inp``; ``origin`` the image
     row and column of the traced region's first pixel; ``img`` the scan (host).
     """
-    r0, c0 = origin  # c0: the track's first column, as digitize cuts the region
     n_rows = len(centre)
-    hi = int(math.ceil(track.right)) + 1
     for a, b in runs(np.isnan(centre)):
-        if a == 0 or b == n_rows or abs(centre[a - 1] - centre[b]) > STRAIGHT_BRIDGE_PX:
+        if a == 0 or b == n_rows:
             continue
-        copy = math.floor(centre[a - 1] / inp.n)  # of the track, for a backup scale
-        col = int(round(0.5 * (centre[a - 1] + centre[b]))) - copy * inp.n + inp.a + c0
-        if min(col - track.left, track.right - col) < OFF_SCALE_EDGE_PX + 1:
-            continue
-        ink = _ink(img[r0 + a : r0 + b, c0:hi], 255.0)[:, col - 1 - c0 : col + 2 - c0]
-        # Rows where another curve's trace runs by: its ink, neither showing nor breaking
-        # the stroke.
-        taken = np.zeros(b - a, bool)
-        for other in others:
-            taken |= np.abs(other[a:b] - col) <= STRAIGHT_TAKEN_PX  # NaN: False
-        inked = ink.any(axis=1) & ~taken
-        blank = max((e - s for s, e in runs(~inked & ~taken)), default=0)
-        if blank > STRAIGHT_BLANK_ROWS or inked.mean() < STRAIGHT_INK_SHARE:
+        gap = straight_gap(centre, inp, track, img, origin, others, a, b)
+        if gap is None or not ink_spans_gap(*gap[1:]):
             continue
         centre[a:b] = np.linspace(centre[a - 1], centre[b], b - a + 2)[1:-1]
         path[a:b] = np.rint(centre[a:b]).astype(np.int32)
+
+
+def straight_gap(
+    centre: npt.NDArray[np.float64],
+    inp: _TraceInput,
+    track: Track,
+    img: npt.NDArray[np.uint8],
+    origin: tuple[int, int],
+    others: list[npt.NDArray[np.float64]],
+    a: int,
+    b: int,
+) -> tuple[int, npt.NDArray[np.bool_], npt.NDArray[np.bool_]] | None:
+    """What :func:`bridge_straight_gaps` sees of the gap ``a:b`` of a trace (its ends at
+    rows ``a - 1`` and ``b``): None unless both ends lie in one column (within
+    STRAIGHT_BRIDGE_PX) away from the track's border; else that image column, the gap's
+    rows where the scan holds ink there (one pixel either side) and no other curve is
+    traced, and the rows where another curve is (``taken``)."""
+    if abs(centre[a - 1] - centre[b]) > STRAIGHT_BRIDGE_PX:
+        return None
+    r0, c0 = origin  # c0: the track's first column, as digitize cuts the region
+    copy = math.floor(centre[a - 1] / inp.n)  # of the track, for a backup scale
+    col = int(round(0.5 * (centre[a - 1] + centre[b]))) - copy * inp.n + inp.a + c0
+    if min(col - track.left, track.right - col) < OFF_SCALE_EDGE_PX + 1:
+        return None
+    hi = int(math.ceil(track.right)) + 1
+    ink = _ink(img[r0 + a : r0 + b, c0:hi], 255.0)[:, col - 1 - c0 : col + 2 - c0]
+    # Rows where another curve's trace runs by: its ink, neither showing nor breaking
+    # the stroke.
+    taken = np.zeros(b - a, bool)
+    for other in others:
+        taken |= np.abs(other[a:b] - col) <= STRAIGHT_TAKEN_PX  # NaN: False
+    return col, ink.any(axis=1) & ~taken, taken
+
+
+def ink_spans_gap(inked: npt.NDArray[np.bool_], taken: npt.NDArray[np.bool_]) -> bool:
+    """Whether a gap's ink (``inked``, rows ``taken`` by another curve excluded) is a
+    stroke across it: inked in at least STRAIGHT_INK_SHARE of its rows, with no blank
+    longer than STRAIGHT_BLANK_ROWS (taken rows count neither way)."""
+    blank = max((e - s for s, e in runs(~inked & ~taken)), default=0)
+    return bool(blank <= STRAIGHT_BLANK_ROWS and inked.mean() >= STRAIGHT_INK_SHARE)
 
 
 def _image_columns(
