@@ -62,9 +62,6 @@ class Evaluation:
     def summary(self) -> dict[str, Any]:
         """Totals.  A curve without any value scores R² = -inf (:func:`curve_r2`)."""
 
-        def finite(v: float) -> float | None:
-            return float(v) if math.isfinite(v) else None
-
         r2 = np.array([curve_r2(c) for c in self.curves], dtype=float)
         by_style: dict[str, list[float]] = defaultdict(list)
         for c in self.curves:
@@ -74,8 +71,8 @@ class Evaluation:
             "cases": self.cases,
             "failed_cases": len(self.failures),
             "curves": len(self.curves),
-            "r2_median": finite(float(np.median(r2))) if r2.size else None,
-            "r2_p10": finite(float(np.percentile(r2, 10))) if r2.size else None,
+            "r2_median": _finite(float(np.median(r2))) if r2.size else None,
+            "r2_p10": _finite(float(np.percentile(r2, 10))) if r2.size else None,
             "mae_mean": float(np.mean(maes)) if maes else None,
             "coverage_mean": float(np.mean([c["coverage"] for c in self.curves]))
             if self.curves
@@ -84,7 +81,7 @@ class Evaluation:
             if self.curves
             else None,
             "r2_median_by_style": {
-                k: finite(float(np.median(v))) for k, v in sorted(by_style.items())
+                k: _finite(float(np.median(v))) for k, v in sorted(by_style.items())
             },
             "pass_rate_by_style": {
                 k: float(np.mean([c["status"] == "accept" for c in self.curves if c["style"] == k]))
@@ -103,16 +100,19 @@ class Evaluation:
         }
 
 
+def _finite(v: float) -> float | None:
+    return float(v) if math.isfinite(v) else None
+
+
 def _groups(*groups: tuple[str, list[dict[str, Any]]]) -> dict[str, dict[str, Any]]:
     """Curve count, median R² and pass rate of each named group of curve records."""
 
     def scores(sel: list[dict[str, Any]]) -> dict[str, Any]:
         if not sel:
             return {"curves": 0, "r2_median": None, "pass_rate": None}
-        r2 = float(np.median([curve_r2(c) for c in sel]))
         return {
             "curves": len(sel),
-            "r2_median": r2 if math.isfinite(r2) else None,
+            "r2_median": _finite(float(np.median([curve_r2(c) for c in sel]))),
             "pass_rate": float(np.mean([c["status"] == "accept" for c in sel])),
         }
 
